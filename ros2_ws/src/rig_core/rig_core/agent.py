@@ -1,0 +1,100 @@
+"""The RIG agent: β-VAE + latent goal-conditioned TD3 + relabeling replay (RIG Alg. 1, thesis Alg. 10).
+
+Environment-free: the in-process loop (`loop.py`) and the ROS trainer node both drive it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rig_core.config import RIGConfig
+from rig_core.errors import DataError
+from rig_core.images import check_frames
+from rig_core.relabel import relabel_goals
+from rig_core.replay import ImageReplayBuffer
+from rig_core.rewards import compute_reward
+from rig_core.td3 import TD3, Batch
+from rig_core.vae import ConvVAE, train_vae
+
+
+class RIGAgent:
+    """Holds the VAE, TD3 and replay buffer; the policy input is latent state ⊕ latent goal."""
+
+    def __init__(self, config: RIGConfig, action_dim: int = 2) -> None:
+        self.config = config.validate()
+        self.action_dim = action_dim
+        torch.manual_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.torch_rng = torch.Generator().manual_seed(config.seed)
+        d = config.vae.latent_dim
+        self.vae = ConvVAE(config.image_size, d).eval()
+        self.vae_optim = torch.optim.Adam(self.vae.parameters(), lr=config.vae.lr)
+        self.td3 = TD3(2 * d, action_dim, config.td3, seed=config.seed)
+        self.buffer = ImageReplayBuffer(config.replay_capacity, config.image_size, action_dim, d)
+        self.vae_version = 0
+
+    # ---- perception --------------------------------------------------------------------------
+    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder mean and log-variance of uint8 frames (N, S, S, 3) (or one frame)."""
+        frames = check_frames(frames, self.config.image_size)
+        return self.vae.encode(frames)
+
+    def sample_goals(self, n: int) -> np.ndarray:
+        """Imagined goals from the VAE prior (RIG §4.1)."""
+        return self.vae.sample_prior(n, self.torch_rng)
+
+    def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch=None) -> dict[str, float]:
+        """Train the VAE on `frames`, refit the goal prior, re-encode the replay buffer."""
+        frames = check_frames(frames, self.config.image_size)
+        stats = train_vae(self.vae, frames, n_batches, self.config.vae.batch_size, self.config.vae.beta,
+                          self.vae_optim, self.rng, self.config.vae.decoder, on_batch,
+                          beta_warmup=min(self.config.vae.beta_warmup_batches, n_batches // 2))
+        self.vae.fit_prior(self.vae.encode(frames)[0])
+        self.buffer.reencode(self.vae.encode)
+        self.vae_version += 1
+        return stats
+
+    def train_vae_on_replay(self, n_batches: int, on_batch=None) -> dict[str, float]:
+        """Online VAE training on replay frames (RIG §4.4), then refit the prior and re-encode."""
+        frames = self.buffer.frames[: self.buffer.stored_frame_count()]
+        return self.pretrain_vae(frames, n_batches, on_batch)
+
+    # ---- control -----------------------------------------------------------------------------
+    def act(self, latent: np.ndarray, goal: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
+        """Policy action for one latent state and goal, plus optional exploration noise, in [-1, 1]."""
+        obs = np.concatenate([latent, goal]).astype(np.float32)
+        if not np.all(np.isfinite(obs)):
+            raise DataError("latent state or goal is not finite")
+        action = self.td3.act(obs)
+        if noise is not None:
+            action = action + noise
+        return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+    # ---- learning ----------------------------------------------------------------------------
+    def sample_batch(self, batch_size: int | None = None) -> tuple[Batch, np.ndarray]:
+        """A relabeled minibatch with recomputed rewards, and each goal's source code."""
+        cfg = self.config
+        n = batch_size or cfg.td3.batch_size
+        buf = self.buffer
+        idx = buf.sample_indices(n, self.rng)
+        goals, source = relabel_goals(buf, idx, cfg.relabel, cfg.future_fraction, self.sample_goals(n), self.rng)
+        slots, next_slots = buf.slot(idx), buf.slot(idx + 1)
+        z, z_next = buf.latents[slots], buf.latents[next_slots]
+        reward = compute_reward(cfg.reward, self.vae, z_next, buf.latent_logvars[next_slots], goals)
+        batch = Batch(
+            obs=torch.from_numpy(np.concatenate([z, goals], 1)),
+            action=torch.from_numpy(buf.actions[slots]),
+            reward=torch.from_numpy((reward * cfg.td3.reward_scale).astype(np.float32)),
+            next_obs=torch.from_numpy(np.concatenate([z_next, goals], 1)),
+            done=torch.zeros(n),  # episodes end by time limit only: always bootstrap
+        )
+        return batch, source
+
+    def train(self, n_updates: int) -> dict[str, float]:
+        """`n_updates` TD3 steps on relabeled batches; returns the last step's losses."""
+        stats: dict[str, torch.Tensor] = {}
+        for _ in range(n_updates):
+            batch, _ = self.sample_batch()
+            stats.update(self.td3.update(batch))
+        return {k: float(v) for k, v in stats.items()}

@@ -1,0 +1,152 @@
+"""`rig`: run the whole RIG pipeline in the MuJoCo Sawyer simulator and write a report.
+
+    rig run --env reacher --steps 10000 --seeds 0 1 2 --out runs/reacher
+    rig run --env pusher --relabel future --reward log_prob      # ablations
+    rig run --resume --out runs/reacher                           # continue from its checkpoints
+    rig eval --checkpoint runs/reacher/seed0/checkpoint
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rig_core.config import RELABEL_STRATEGIES, REWARD_TYPES, RIGConfig, default_config
+from rig_core.errors import ConfigError, RigError
+
+
+def _parse_value(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Flags and `--set a.b=v` pairs as a nested override dict for `default_config`."""
+    data: dict[str, Any] = {}
+    if args.config:
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"cannot read config file {args.config}: {err}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {args.config} must hold a mapping")
+        data.update(loaded)
+    flags = {"total_steps": args.steps, "relabel": args.relabel, "reward": args.reward,
+             "exploration_steps": args.exploration_steps, "eval_every": args.eval_every,
+             "eval_goals": args.eval_goals, "image_size": args.image_size}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if args.online_vae_every is not None:
+        data.setdefault("vae", {})["online_every"] = args.online_vae_every
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _parse_value(value)
+    return data
+
+
+def _make_env_factory(config: RIGConfig):
+    import sawyer_sim
+
+    if config.env not in sawyer_sim.ENV_NAMES:
+        raise ConfigError(f"unknown env {config.env!r}; choose one of {', '.join(sawyer_sim.ENV_NAMES)}")
+    kwargs: dict[str, Any] = {"image_size": config.image_size, "seed": config.seed}
+    if config.max_episode_steps:
+        kwargs["max_episode_steps"] = config.max_episode_steps
+    return lambda: sawyer_sim.make(config.env, **kwargs)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rig_core.loop import run_rig
+    from rig_core.report import write_report
+
+    overrides = _overrides(args)
+    out = Path(args.out or f"runs/{args.env}-{time.strftime('%Y%m%d-%H%M%S')}")
+    results = []
+    for seed in args.seeds:
+        config = default_config(args.env, **{**overrides, "seed": seed})
+        seed_dir = out / f"seed{seed}"
+        resume = args.resume and (seed_dir / "checkpoint" / "agent.safetensors").is_file()
+        results.append(run_rig(config, _make_env_factory(config), seed_dir / "checkpoint",
+                               checkpoint_every=args.checkpoint_every, resume=resume,
+                               show_progress=not args.quiet))
+    command = "rig " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report = write_report(results, out, command)
+    metric = report.parent / "results.json"
+    import json
+
+    summary = json.loads(metric.read_text())
+    print(f"final {summary['metric']} at {summary['final_step']} steps: {summary['final_mean']:.4f} ± "
+          f"{summary['final_std']:.4f} m (random policy {summary['random_policy_mean']:.4f} m)")
+    print(f"report: {report.resolve()}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rig_core.agent import RIGAgent
+    from rig_core.checkpoint import load_checkpoint, load_config
+    from rig_core.evaluate import evaluate, make_goal_set
+
+    config = load_config(args.checkpoint)
+    agent = RIGAgent(config)
+    load_checkpoint(agent, args.checkpoint, with_replay=False)
+    env = _make_env_factory(config)()
+    goals = make_goal_set(env, args.goals, config.eval_seed)
+    result = evaluate(env, goals, agent.act, lambda f: agent.encode(f)[0], seed=config.eval_seed)
+    print(" ".join(f"{k}={v:.4f}" for k, v in result.final.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rig", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="explore → VAE → practice with imagined goals → evaluate → report")
+    run.add_argument("--env", default="reacher", help="reacher | pusher | multi_pusher (default: reacher)")
+    run.add_argument("--steps", type=int, help="total env steps, exploration included")
+    run.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
+    run.add_argument("--relabel", choices=RELABEL_STRATEGIES, help="goal relabeling strategy (default: rig)")
+    run.add_argument("--reward", choices=REWARD_TYPES, help="reward (default: latent_distance)")
+    run.add_argument("--online-vae-every", type=int, help="train the VAE online every N env steps (paper: 3000)")
+    run.add_argument("--exploration-steps", type=int, help="random-policy steps for VAE pre-training")
+    run.add_argument("--eval-every", type=int, help="env steps between evaluations")
+    run.add_argument("--eval-goals", type=int, help="held-out goal images per evaluation")
+    run.add_argument("--image-size", type=int, help="camera image size in pixels (default: 48)")
+    run.add_argument("--config", help="YAML file of config values (same keys as results.json 'config')")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config value, e.g. td3.batch_size=256")
+    run.add_argument("--out", help="output directory (default: runs/<env>-<time>)")
+    run.add_argument("--checkpoint-every", type=int, default=5000, help="env steps between checkpoints (0: off)")
+    run.add_argument("--resume", action="store_true", help="continue each seed from its checkpoint in --out")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.set_defaults(func=cmd_run)
+    ev = sub.add_parser("eval", help="evaluate a checkpoint on held-out goal images")
+    ev.add_argument("--checkpoint", required=True, help="a checkpoint directory (…/seedN/checkpoint)")
+    ev.add_argument("--goals", type=int, default=16)
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except RigError as err:
+        print(f"rig: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rig: interrupted (the last checkpoint is kept; rerun with --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Hyper-parameters in one place, with the RIG paper's Table 1 as defaults (Nair et al. 2018, App. Table 1)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from rig_core.errors import ConfigError
+
+RELABEL_STRATEGIES = ("none", "future", "vae", "rig")
+REWARD_TYPES = ("latent_distance", "log_prob", "pixel_mse")
+
+
+@dataclass(frozen=True)
+class TD3Config:
+    """TD3 (Fujimoto et al. 2018) with RIG Table 1 values."""
+
+    actor_lr: float = 1e-3
+    critic_lr: float = 1e-3
+    tau: float = 1e-2  # target update rate
+    policy_delay: int = 2  # target update period / delayed actor updates
+    target_noise: float = 0.2
+    target_noise_clip: float = 0.5
+    batch_size: int = 128
+    gamma: float = 0.99
+    reward_scale: float = 1e-4
+    hidden_sizes: tuple[int, ...] = (400, 300)
+    updates_per_step: int = 4  # "# training batches per time step"
+
+
+@dataclass(frozen=True)
+class ExplorationConfig:
+    """Ornstein-Uhlenbeck exploration noise (Table 1: θ = 0.15, σ = 0.3)."""
+
+    ou_theta: float = 0.15
+    ou_sigma: float = 0.3
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Convolutional β-VAE (RIG §4.1; architecture from thesis App. C.3.5)."""
+
+    latent_dim: int = 16
+    beta: float = 5.0
+    decoder: str = "bernoulli"  # "bernoulli" (RIG release) or "gaussian" (thesis App. C.3.5)
+    lr: float = 1e-3
+    batch_size: int = 64
+    pretrain_batches: int = 2000
+    beta_warmup_batches: int = 1000  # β annealed from 0 over these batches (0: off)
+    online_every: int = 0  # env steps between online VAE updates (paper: 3000); 0 = off
+    online_batches: int = 500
+
+
+@dataclass(frozen=True)
+class RIGConfig:
+    """Everything one RIG run needs. `validate()` gives a one-line error for any bad value."""
+
+    env: str = "reacher"
+    image_size: int = 48
+    seed: int = 0
+    total_steps: int = 10_000  # env steps, exploration included
+    exploration_steps: int = 1_000  # random-policy steps collected for VAE pre-training
+    relabel: str = "rig"
+    future_fraction: float = 0.5  # mixture coefficient λ (Table 1): future vs VAE-prior goals
+    reward: str = "latent_distance"
+    replay_capacity: int = 100_000
+    eval_every: int = 1_000
+    eval_goals: int = 16
+    eval_seed: int = 12345  # held-out goals are the same for every run and seed
+    max_episode_steps: int | None = None  # None: the env's default horizon
+    td3: TD3Config = field(default_factory=TD3Config)
+    exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+
+    def validate(self) -> RIGConfig:
+        """Raise ConfigError naming the first bad value; return self when all are valid."""
+        checks: list[tuple[bool, str]] = [
+            (self.relabel in RELABEL_STRATEGIES, f"relabel must be one of {RELABEL_STRATEGIES}, got {self.relabel!r}"),
+            (self.reward in REWARD_TYPES, f"reward must be one of {REWARD_TYPES}, got {self.reward!r}"),
+            (self.image_size >= 32, f"image_size must be >= 32, got {self.image_size}"),
+            (self.total_steps > 0, f"total_steps must be > 0, got {self.total_steps}"),
+            (0 <= self.exploration_steps < self.total_steps,
+             f"exploration_steps must be in [0, total_steps), got {self.exploration_steps}"),
+            (0.0 <= self.future_fraction <= 1.0, f"future_fraction must be in [0, 1], got {self.future_fraction}"),
+            (self.replay_capacity >= 1000, f"replay_capacity must be >= 1000, got {self.replay_capacity}"),
+            (self.eval_every > 0, f"eval_every must be > 0, got {self.eval_every}"),
+            (self.eval_goals > 0, f"eval_goals must be > 0, got {self.eval_goals}"),
+            (self.max_episode_steps is None or self.max_episode_steps > 1,
+             f"max_episode_steps must be > 1, got {self.max_episode_steps}"),
+            (0.0 < self.td3.gamma < 1.0, f"td3.gamma must be in (0, 1), got {self.td3.gamma}"),
+            (0.0 < self.td3.tau <= 1.0, f"td3.tau must be in (0, 1], got {self.td3.tau}"),
+            (self.td3.batch_size > 0, f"td3.batch_size must be > 0, got {self.td3.batch_size}"),
+            (self.td3.policy_delay >= 1, f"td3.policy_delay must be >= 1, got {self.td3.policy_delay}"),
+            (self.td3.updates_per_step >= 0, f"td3.updates_per_step must be >= 0, got {self.td3.updates_per_step}"),
+            (self.td3.actor_lr > 0 and self.td3.critic_lr > 0, "td3 learning rates must be > 0"),
+            (self.td3.reward_scale > 0, f"td3.reward_scale must be > 0, got {self.td3.reward_scale}"),
+            (self.vae.latent_dim > 0, f"vae.latent_dim must be > 0, got {self.vae.latent_dim}"),
+            (self.vae.decoder in ("bernoulli", "gaussian"),
+             f"vae.decoder must be 'bernoulli' or 'gaussian', got {self.vae.decoder!r}"),
+            (self.vae.beta >= 0, f"vae.beta must be >= 0, got {self.vae.beta}"),
+            (self.vae.lr > 0, f"vae.lr must be > 0, got {self.vae.lr}"),
+            (self.vae.online_every >= 0, f"vae.online_every must be >= 0, got {self.vae.online_every}"),
+            (self.exploration.ou_sigma >= 0, f"exploration.ou_sigma must be >= 0, got {self.exploration.ou_sigma}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RIGConfig:
+        """Build from a (possibly partial) nested dict, rejecting unknown keys."""
+        nested = {"td3": TD3Config, "exploration": ExplorationConfig, "vae": VAEConfig}
+        kwargs: dict[str, Any] = {}
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key, value in data.items():
+            if key not in known:
+                raise ConfigError(f"unknown config key {key!r}")
+            if key in nested:
+                sub = nested[key]
+                sub_known = {f.name for f in dataclasses.fields(sub)}
+                bad = set(value) - sub_known
+                if bad:
+                    raise ConfigError(f"unknown config key {key}.{sorted(bad)[0]}")
+                if "hidden_sizes" in value:
+                    value = {**value, "hidden_sizes": tuple(value["hidden_sizes"])}
+                kwargs[key] = sub(**value)
+            else:
+                kwargs[key] = value
+        return cls(**kwargs)
+
+
+# Per-environment defaults: RIG pre-trains the reacher VAE on few images, the pushers on many (§5).
+ENV_DEFAULTS: dict[str, dict[str, Any]] = {
+    "reacher": {"exploration_steps": 500, "vae": {"latent_dim": 4}},
+    "pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
+               "vae": {"latent_dim": 16}},
+    "multi_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
+                     "vae": {"latent_dim": 16}},
+}
+
+
+def default_config(env: str, **overrides: Any) -> RIGConfig:
+    """The paper's defaults for `env`, then `overrides` (nested dicts merge into td3/vae/exploration)."""
+    data: dict[str, Any] = {"env": env}
+    for source in (ENV_DEFAULTS.get(env, {}), overrides):
+        for key, value in source.items():
+            if isinstance(value, dict):
+                data[key] = {**data.get(key, {}), **value}
+            else:
+                data[key] = value
+    return RIGConfig.from_dict(data).validate()

@@ -1,0 +1,66 @@
+"""Evaluation on held-out goal images (RIG §5): set the env to a goal, capture its image, encode it,
+run the deterministic policy for one episode, and measure final distances to the goal in metres."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DISTANCE_KEYS = ("ee_distance", "puck_distance", "total_distance")
+
+
+@dataclass
+class GoalSet:
+    """Held-out goals: underlying states (for measuring) and their images (what the policy sees)."""
+
+    states: np.ndarray
+    images: np.ndarray
+
+
+@dataclass
+class EvalResult:
+    final: dict[str, float]  # mean final distance per key, over goals
+    per_goal: dict[str, list[float]]
+    strips: list[dict[str, np.ndarray]] = field(default_factory=list)  # goal image + frames, a few goals
+
+
+def make_goal_set(env, n: int, seed: int) -> GoalSet:
+    """`n` goals from the env's goal distribution, the same for every run with the same `seed`."""
+    rng = np.random.default_rng(seed)
+    states = np.stack([env.unwrapped.sample_goal_state(rng) for _ in range(n)])
+    images = np.stack([env.unwrapped.render_state(s) for s in states])
+    return GoalSet(states.astype(np.float32), images)
+
+
+def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.ndarray],
+             encode: Callable[[np.ndarray], np.ndarray], n_strips: int = 4, strip_frames: int = 6,
+             seed: int = 0) -> EvalResult:
+    """Run one episode per goal; `policy(latent, goal_latent)` → action; `encode(frames)` → latents."""
+    goal_latents = encode(goals.images)
+    per_goal: dict[str, list[float]] = {}
+    strips = []
+    for i, (goal_state, goal_latent) in enumerate(zip(goals.states, goal_latents, strict=True)):
+        obs, info = env.reset(seed=seed + i, options={"goal_state": goal_state})
+        frames = [obs["image"]]
+        done = False
+        while not done:
+            action = policy(encode(obs["image"][None])[0], goal_latent)
+            obs, _, terminated, truncated, info = env.step(action)
+            frames.append(obs["image"])
+            done = terminated or truncated
+        for key in DISTANCE_KEYS:
+            if key in info:
+                per_goal.setdefault(key, []).append(float(info[key]))
+        if i < n_strips:
+            pick = np.linspace(0, len(frames) - 1, strip_frames).round().astype(int)
+            strips.append({"goal": goals.images[i], "frames": np.stack([frames[j] for j in pick])})
+    final = {k: float(np.mean(v)) for k, v in per_goal.items()}
+    return EvalResult(final, per_goal, strips)
+
+
+def random_policy(seed: int, action_dim: int = 2) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Uniformly random actions: the baseline the learning curves are compared against."""
+    rng = np.random.default_rng(seed)
+    return lambda _z, _g: rng.uniform(-1, 1, action_dim).astype(np.float32)

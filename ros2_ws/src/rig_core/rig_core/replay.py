@@ -1,0 +1,124 @@
+"""Replay buffer that stores every camera frame once (uint8) and the latents of the current VAE.
+
+Frames live in one ring in the order they were seen. An episode of T steps takes T + 1 consecutive
+slots (its last slot holds the final observation and starts no transition), so the next observation
+of the transition at slot i is slot i + 1: no duplicated next-frame copies. After each VAE update the
+latents of all stored frames are recomputed (`reencode`), as RIG requires when the VAE changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from rig_core.errors import DataError
+
+
+class ImageReplayBuffer:
+    """Ring buffer of frames, actions, rollout goals and episode bounds, with latents per frame."""
+
+    def __init__(self, capacity: int, image_size: int, action_dim: int, latent_dim: int) -> None:
+        self.capacity = int(capacity)
+        self.image_size, self.action_dim, self.latent_dim = image_size, action_dim, latent_dim
+        self.frames = np.zeros((self.capacity, image_size, image_size, 3), np.uint8)
+        self.latents = np.zeros((self.capacity, latent_dim), np.float32)
+        self.latent_logvars = np.zeros((self.capacity, latent_dim), np.float32)
+        self.actions = np.zeros((self.capacity, action_dim), np.float32)
+        self.goals = np.zeros((self.capacity, latent_dim), np.float32)  # the rollout goal of each step
+        self.episode_end = np.zeros(self.capacity, np.int64)  # absolute index of the episode's last frame
+        self.valid = np.zeros(self.capacity, bool)  # slot starts a transition whose next frame is stored
+        self.total_frames = 0  # absolute frame counter; slot = index % capacity
+        self._episode_start: int | None = None
+        self.env_steps = 0
+
+    # ---- writing -------------------------------------------------------------------------------
+    def _write_frame(self, frame: np.ndarray, latent: np.ndarray, logvar: np.ndarray) -> int:
+        if frame.shape != self.frames.shape[1:] or frame.dtype != np.uint8:
+            raise DataError(f"frame must be uint8 {self.frames.shape[1:]}, got {frame.dtype} {frame.shape}")
+        index = self.total_frames
+        slot = index % self.capacity
+        self.valid[slot] = False
+        self.frames[slot] = frame
+        self.latents[slot] = latent
+        self.latent_logvars[slot] = logvar
+        self.episode_end[slot] = index
+        self.total_frames += 1
+        return index
+
+    def start_episode(self, frame: np.ndarray, latent: np.ndarray, logvar: np.ndarray) -> None:
+        """Store the first observation of a new episode."""
+        self._episode_start = self._write_frame(frame, latent, logvar)
+
+    def add_step(self, action: np.ndarray, goal: np.ndarray, next_frame: np.ndarray,
+                 next_latent: np.ndarray, next_logvar: np.ndarray) -> None:
+        """Store action and rollout goal for the previous frame and the frame that followed it."""
+        if self._episode_start is None:
+            raise RuntimeError("add_step() before start_episode()")
+        action = np.asarray(action, np.float32)
+        if action.shape != (self.action_dim,) or not np.all(np.isfinite(action)):
+            raise DataError(f"action must be a finite ({self.action_dim},) vector, got {action!r}")
+        prev_slot = (self.total_frames - 1) % self.capacity
+        self.actions[prev_slot] = action
+        self.goals[prev_slot] = goal
+        index = self._write_frame(next_frame, next_latent, next_logvar)
+        self.valid[prev_slot] = True
+        # Every stored step of this episode now ends at `index` (needed by "future" relabeling).
+        first = max(self._episode_start, index - self.capacity + 1)
+        self.episode_end[np.arange(first, index + 1) % self.capacity] = index
+        self.env_steps += 1
+
+    # ---- reading -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.valid.sum())
+
+    def sample_indices(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        """Absolute frame indices of `batch_size` uniformly sampled stored transitions."""
+        valid_slots = np.flatnonzero(self.valid)
+        if len(valid_slots) == 0:
+            raise RuntimeError("replay buffer holds no transitions yet")
+        slots = valid_slots[rng.integers(0, len(valid_slots), size=batch_size)]
+        return self._absolute(slots)
+
+    def _absolute(self, slots: np.ndarray) -> np.ndarray:
+        """Map ring slots back to absolute indices (the newest frame written to each slot)."""
+        newest = self.total_frames - 1
+        return newest - ((newest - slots) % self.capacity)
+
+    def slot(self, index: np.ndarray) -> np.ndarray:
+        return index % self.capacity
+
+    def stored_frame_count(self) -> int:
+        return min(self.total_frames, self.capacity)
+
+    def reencode(self, encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 batch_size: int = 2048) -> None:
+        """Recompute latents of every stored frame with the current encoder."""
+        for start in range(0, self.stored_frame_count(), batch_size):
+            end = min(start + batch_size, self.stored_frame_count())
+            self.latents[start:end], self.latent_logvars[start:end] = encode(self.frames[start:end])
+
+    def nbytes(self) -> int:
+        arrays = (self.frames, self.latents, self.latent_logvars, self.actions, self.goals,
+                  self.episode_end, self.valid)
+        return sum(a.nbytes for a in arrays)
+
+    # ---- checkpointing -------------------------------------------------------------------------
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        n = self.stored_frame_count()
+        return {"frames": self.frames[:n], "latents": self.latents[:n], "latent_logvars": self.latent_logvars[:n],
+                "actions": self.actions[:n], "goals": self.goals[:n], "episode_end": self.episode_end[:n],
+                "valid": self.valid[:n],
+                "counters": np.array([self.total_frames, self.env_steps], np.int64)}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore from `state_arrays()`; the episode in progress at save time is closed."""
+        n = len(arrays["frames"])
+        if n > self.capacity or arrays["frames"].shape[1:] != self.frames.shape[1:] \
+                or arrays["latents"].shape[1:] != self.latents.shape[1:] \
+                or arrays["actions"].shape[1:] != self.actions.shape[1:]:
+            raise DataError("replay data does not match this buffer's capacity, image size or dimensions")
+        for name in ("frames", "latents", "latent_logvars", "actions", "goals", "episode_end", "valid"):
+            getattr(self, name)[:n] = arrays[name]
+        self.total_frames, self.env_steps = (int(v) for v in arrays["counters"])
+        self._episode_start = None

@@ -1,0 +1,91 @@
+"""TD3 (Fujimoto et al. 2018), the off-policy learner RIG uses (RIG §4, Table 1 hyper-parameters)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rig_core.config import TD3Config
+from rig_core.networks import Actor, TwinCritic
+
+
+@dataclass
+class Batch:
+    """One minibatch of transitions; rewards are already scaled and goals already relabeled."""
+
+    obs: torch.Tensor  # (B, obs_dim): latent state ⊕ latent goal
+    action: torch.Tensor  # (B, A)
+    reward: torch.Tensor  # (B,)
+    next_obs: torch.Tensor  # (B, obs_dim)
+    done: torch.Tensor  # (B,) 1.0 where the episode terminated (not merely truncated)
+
+
+def _adam(params, lr: float) -> torch.optim.Adam:
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):  # fused Adam unavailable on this build
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+class TD3:
+    """Twin critics, clipped target-policy smoothing, delayed actor and target updates."""
+
+    def __init__(self, obs_dim: int, action_dim: int, config: TD3Config, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.config = config
+        self.actor = Actor(obs_dim, action_dim, config.hidden_sizes)
+        self.critic = TwinCritic(obs_dim, action_dim, config.hidden_sizes)
+        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.actor_optim = _adam(self.actor.parameters(), config.actor_lr)
+        self.critic_optim = _adam(self.critic.parameters(), config.critic_lr)
+        self.updates = 0
+        self._pairs = [
+            (list(self.actor_target.parameters()), list(self.actor.parameters())),
+            (list(self.critic_target.parameters()), list(self.critic.parameters())),
+        ]
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic action(s) for (obs_dim,) or (N, obs_dim) float32 observations."""
+        tensor = torch.as_tensor(obs, dtype=torch.float32)
+        return self.actor(tensor).numpy()
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One TD3 gradient step (critic every call; actor and targets every `policy_delay`)."""
+        cfg = self.config
+        with torch.no_grad():
+            noise = (torch.randn_like(batch.action) * cfg.target_noise).clamp_(
+                -cfg.target_noise_clip, cfg.target_noise_clip)
+            next_action = (self.actor_target(batch.next_obs) + noise).clamp_(-1.0, 1.0)
+            target_q = self.critic_target(batch.next_obs, next_action).min(0).values
+            target = batch.reward + cfg.gamma * (1.0 - batch.done) * target_q
+        q = self.critic(batch.obs, batch.action)
+        critic_loss = (q - target).pow(2).mean(1).sum()  # MSE of each of the twin critics, summed
+        self.critic_optim.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_optim.step()
+        self.updates += 1
+        stats = {"td3/critic_loss": critic_loss.detach()}
+        if self.updates % cfg.policy_delay == 0:
+            actor_q = self.critic(batch.obs, self.actor(batch.obs))[0]
+            actor_loss = -actor_q.mean()
+            self.actor_optim.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_optim.step()
+            self.critic_optim.zero_grad(set_to_none=True)  # drop the actor loss's critic grads
+            with torch.no_grad():
+                for target_params, params in self._pairs:
+                    torch._foreach_lerp_(target_params, params, cfg.tau)
+            stats["td3/actor_loss"] = actor_loss.detach()
+        return stats
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"actor": self.actor, "critic": self.critic,
+                "actor_target": self.actor_target, "critic_target": self.critic_target}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"actor_optim": self.actor_optim, "critic_optim": self.critic_optim}

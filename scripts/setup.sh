@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent install for a fresh Debian 12 / Python 3.11 machine: apt packages for headless MuJoCo,
+# a venv in .venv with pinned wheels (torch CPU), the workspace packages. Quick when nothing changed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+venv="$root/.venv"
+python="${PYTHON:-python3}"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. Debian packages: software EGL for offscreen rendering (MUJOCO_GL=egl), venv support.
+apt_pkgs=(libegl1 libgl1-mesa-dri libegl-mesa0 libosmesa6 python3-venv)
+missing=()
+for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# 2. The venv and pinned wheels; a stamp of the requirement files skips pip when nothing changed.
+[ -x "$venv/bin/python" ] || { log "creating $venv"; "$python" -m venv "$venv"; }
+stamp="$venv/.rig-setup-stamp"
+want="$(cat requirements/*.txt scripts/setup.sh ros2_ws/src/*/setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
+  log "installing pinned Python packages (first run takes a few minutes)"
+  "${pip[@]}" -r requirements/core.txt -r requirements/dev.txt
+  "${pip[@]}" --no-deps -r requirements/assets.txt
+  for pkg in rig_core sawyer_sim; do
+    "${pip[@]}" --no-deps --no-build-isolation -e "ros2_ws/src/$pkg"
+  done
+  echo "$want" > "$stamp"
+else
+  log "Python packages up to date"
+fi
