@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+
 from rig_core.agent import RIGAgent
 from rig_core.checkpoint import load_checkpoint, load_config, load_policy_bytes, policy_bytes, save_checkpoint
 from rig_core.config import default_config

@@ -1,4 +1,5 @@
 import pytest
+
 from rig_core.config import RIGConfig, default_config
 from rig_core.errors import ConfigError
 
@@ -7,7 +8,8 @@ def test_defaults_are_table_1():
     cfg = default_config("reacher")
     assert (cfg.td3.actor_lr, cfg.td3.critic_lr, cfg.td3.tau, cfg.td3.policy_delay) == (1e-3, 1e-3, 1e-2, 2)
     assert (cfg.td3.target_noise, cfg.td3.target_noise_clip, cfg.td3.batch_size) == (0.2, 0.5, 128)
-    assert (cfg.td3.gamma, cfg.td3.reward_scale, cfg.td3.updates_per_step) == (0.99, 1e-4, 4)
+    assert (cfg.td3.gamma, cfg.td3.updates_per_step) == (0.99, 4)
+    assert cfg.td3.reward_scale == 1.0  # the authors' release; Table 1's 1e-4 does not learn (RESULTS.md)
     assert (cfg.exploration.ou_theta, cfg.exploration.ou_sigma, cfg.vae.beta) == (0.15, 0.3, 5.0)
     assert cfg.relabel == "rig" and cfg.future_fraction == 0.5
 

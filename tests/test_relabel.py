@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+
 from rig_core.agent import RIGAgent
 from rig_core.config import default_config
 from rig_core.relabel import relabel_goals

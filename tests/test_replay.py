@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from rig_core.errors import DataError
 from rig_core.replay import ImageReplayBuffer
 

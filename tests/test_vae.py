@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+
 from rig_core.errors import DataError
 from rig_core.images import check_frames
 from rig_core.vae import ConvVAE, train_vae, vae_loss_on

@@ -47,6 +47,8 @@ class RIGAgent:
     def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch=None) -> dict[str, float]:
         """Train the VAE on `frames`, refit the goal prior, re-encode the replay buffer."""
         frames = check_frames(frames, self.config.image_size)
+        if self.vae_version == 0:
+            self.vae.init_output_bias(frames)
         stats = train_vae(self.vae, frames, n_batches, self.config.vae.batch_size, self.config.vae.beta,
                           self.vae_optim, self.rng, self.config.vae.decoder, on_batch,
                           beta_warmup=min(self.config.vae.beta_warmup_batches, n_batches // 2))
