@@ -1,0 +1,79 @@
+"""ROS 2 test fixtures: the environment of scripts/ros_env.sh, a distinct ROS_DOMAIN_ID per test,
+an in-process rclpy node for probing the graph, and node processes started as separate programs."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL = ROOT / "ros2_ws" / "install"
+sys.path.insert(0, str(Path(__file__).parent))
+
+if not (INSTALL / "rig_interfaces").is_dir():
+    pytest.skip("ros2_ws is not built: run scripts/setup_ros.sh", allow_module_level=True)
+
+
+def _ros_environment() -> dict[str, str]:
+    """os.environ after `source scripts/ros_env.sh` (what every node process gets)."""
+    out = subprocess.run(["bash", "-c", f"source {ROOT}/scripts/ros_env.sh && env -0"], capture_output=True,
+                         check=True, env={**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")})
+    pairs = (item.split("=", 1) for item in out.stdout.decode().split("\0") if "=" in item)
+    return dict(pairs)
+
+
+ROS_ENV = _ros_environment()
+
+
+def _prepare_this_process() -> None:
+    """Make the workspace's message packages importable here: sys.path, AMENT_PREFIX_PATH, and the
+    generated C libraries loaded by soname (LD_LIBRARY_PATH cannot change after start-up)."""
+    for key in ("AMENT_PREFIX_PATH", "RMW_IMPLEMENTATION", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
+        os.environ[key] = ROS_ENV[key]
+    for site in sorted(INSTALL.glob("*/lib/python3.*/site-packages")):
+        if str(site) not in sys.path:
+            sys.path.insert(0, str(site))
+    libs = sorted(INSTALL.glob("*/lib/lib*.so"))
+    for _ in range(3):  # dependency order is unknown: retry until all load
+        pending = []
+        for lib in libs:
+            try:
+                ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                pending.append(lib)
+        libs = pending
+
+
+_prepare_this_process()
+
+
+@pytest.fixture
+def domain_id() -> int:
+    """A ROS_DOMAIN_ID for one test (random, so concurrent runs on this machine do not meet)."""
+    return random.Random(os.urandom(8)).randint(20, 99)
+
+
+@pytest.fixture
+def ros_env(domain_id: int, tmp_path: Path) -> dict[str, str]:
+    """Environment for node processes of this test."""
+    return {**ROS_ENV, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(tmp_path / "roslog"),
+            "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def probe(domain_id: int) -> Iterator:
+    """An rclpy node in this process on the test's domain, with a background executor."""
+    from graph_probe import Probe
+
+    node = Probe(domain_id)
+    try:
+        yield node
+    finally:
+        node.close()
