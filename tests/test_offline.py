@@ -6,7 +6,19 @@ import pytest
 import torch
 
 from rig_core.errors import DataError
-from rig_core.offline import TD3BC, DemoBatch, TD3BCConfig, TrajectoryDataset, q_filter_mask
+from rig_core.offline import (
+    AWAC,
+    IQL,
+    TD3BC,
+    AWACConfig,
+    DemoBatch,
+    IQLConfig,
+    TD3BCConfig,
+    TrajectoryDataset,
+    awac_weights,
+    expectile_loss,
+    q_filter_mask,
+)
 
 STEPS, SPEED = 15, 0.15
 
@@ -73,6 +85,55 @@ def test_td3_bc_learns_from_demos(dataset):
     _learns(agent, dataset, 400, 256, demo_batch_size=64)
 
 
+def test_iql_learns_from_demos_and_random_data(dataset):
+    _learns(IQL(4, 2, IQLConfig(**SMALL), seed=0), dataset, 400, 256)
+
+
+def test_awac_learns_from_demos_and_random_data(dataset):
+    agent = AWAC(4, 2, AWACConfig(policy_hidden_sizes=(64, 64), critic_hidden_sizes=(64, 64)), seed=0)
+    _learns(agent, dataset, 400, 256)
+
+
+def test_expectile_loss_is_asymmetric():
+    u = torch.tensor([2.0, -2.0])
+    torch.testing.assert_close(expectile_loss(u, 0.8), torch.tensor([0.8 * 4, 0.2 * 4]))  # |τ − 1(u < 0)| u²
+    torch.testing.assert_close(expectile_loss(u, 0.5), 0.5 * u.pow(2))  # τ = 0.5: mean squared error
+    # minimising it gives the τ-expectile: above the mean for τ > 0.5, and the first-order condition holds
+    x = torch.randn(4000, generator=torch.Generator().manual_seed(0))
+    m = torch.zeros((), requires_grad=True)
+    optim = torch.optim.Adam([m], lr=0.05)
+    for _ in range(300):
+        optim.zero_grad()
+        expectile_loss(x - m, 0.9).mean().backward()
+        optim.step()
+    m = m.detach()
+    weights = torch.where(x < m, 0.1, 0.9)
+    assert float(m) > float(x.mean()) + 0.5
+    assert abs(float((weights * (x - m)).mean())) < 1e-3
+
+
+def test_awac_weights_are_exp_advantage_over_lambda_normalised_over_the_batch():
+    adv = torch.tensor([0.0, 0.3, -0.3, 1.0])
+    w = awac_weights(adv, 0.3)
+    torch.testing.assert_close(w.sum(), torch.tensor(4.0))  # B · softmax: batch mean 1
+    torch.testing.assert_close(w / w[0], torch.exp(adv / 0.3))  # relative weights exp(A / λ), Eq. 35
+    torch.testing.assert_close(awac_weights(adv + 5.0, 0.3), w)  # a baseline shift changes nothing
+    torch.testing.assert_close(awac_weights(adv, 0.3, normalize=False, max_weight=20.0),
+                               torch.exp(adv / 0.3).clamp(max=20.0))
+
+
+def test_offline_agents_share_the_td3_interface():
+    for agent in (TD3BC(4, 2, TD3BCConfig(hidden_sizes=(8,))), IQL(4, 2, IQLConfig(hidden_sizes=(8,))),
+                  AWAC(4, 2, AWACConfig(policy_hidden_sizes=(8,), critic_hidden_sizes=(8,)))):
+        batch = DemoBatch(torch.randn(8, 4), torch.rand(8, 2) * 2 - 1, torch.randn(8), torch.randn(8, 4),
+                          torch.zeros(8), is_demo=torch.ones(8))
+        stats = {k: float(v) for k, v in agent.update(batch).items()}
+        assert stats and all(np.isfinite(list(stats.values())))
+        assert agent.act(np.zeros(4, np.float32)).shape == (2,)
+        assert agent.act(np.zeros((3, 4), np.float32)).shape == (3, 2)
+        assert set(agent.modules()) >= {"actor", "critic"} and set(agent.optimizers()) >= {"actor_optim"}
+
+
 def test_q_filter_clones_only_where_the_demo_action_is_better():
     q_demo = torch.tensor([1.0, -1.0, 2.0, 0.0])
     q_policy = torch.tensor([0.0, 0.0, 3.0, -1.0])
@@ -100,7 +161,7 @@ def _td3_bc_on_critic(q_filter: bool, demo_better: bool) -> float:
     agent.critic_optim = torch.optim.SGD(agent.critic.parameters(), lr=0.0)
     agent.critic_target = agent.critic
     agent._pairs = [agent._pairs[0]]
-    before = [p.clone() for p in agent.actor.parameters()]
+    before = [p.detach().clone() for p in agent.actor.parameters()]
     batch = DemoBatch(torch.randn(8, 4), demo_action, torch.zeros(8), torch.randn(8, 4), torch.zeros(8),
                       is_demo=torch.ones(8))
     stats = agent.update(batch)
