@@ -1,0 +1,67 @@
+"""Env steps/s of the sawyer_sim envs at 48x48 (one render per step), decimated (default) vs full meshes.
+
+Run: .venv/bin/python benchmarks/bench_env.py [--steps N] [--size S]
+Wall-clock rates depend on other load on the machine; "cpu ms/step" is this process's CPU time per step
+(steps and resets; render and physics columns are timed separately).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import mujoco
+import numpy as np
+
+import sawyer_sim
+
+
+def bench(name: str, keep: float | None, steps: int, size: int) -> dict[str, float]:
+    """Steps/s over ``steps`` random-action steps (resets included), plus per-step render and physics cost."""
+    t0 = time.perf_counter()
+    env = sawyer_sim.make(name, image_size=size, seed=0, mesh_keep=keep)
+    build = time.perf_counter() - t0
+    env.reset()
+    actions = np.random.default_rng(0).uniform(-1, 1, (steps, 2)).astype(np.float32)
+    for a in actions[:20]:  # warm-up
+        env.step(a)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for a in actions:
+        if env.step(a)[3]:
+            env.reset()
+    rate = steps / (time.perf_counter() - t0)
+    cpu_ms = (time.process_time() - c0) / steps * 1e3  # all threads (llvmpipe renders with several)
+    u = env.unwrapped
+    t0 = time.perf_counter()
+    for _ in range(200):
+        u._renderer.update_scene(u.data, "view")
+        u._renderer.render(out=u._frame)
+    render_ms = (time.perf_counter() - t0) / 200 * 1e3
+    t0 = time.perf_counter()
+    for _ in range(200):
+        mujoco.mj_step(u.model, u.data, nstep=u.frame_skip)
+    physics_ms = (time.perf_counter() - t0) / 200 * 1e3
+    env.close()
+    return {"steps/s": rate, "cpu ms/step": cpu_ms, "render ms": render_ms, "physics ms": physics_ms, "build s": build}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=48)
+    args = ap.parse_args()
+    print(f"sawyer_sim env speed, {args.size}x{args.size} images, {args.steps} steps, MUJOCO_GL={os.environ['MUJOCO_GL']}")
+    print(f"{'env':<14}{'meshes':<16}{'steps/s':>9}{'cpu ms/step':>13}{'render ms':>11}{'physics ms':>12}{'build s':>9}")
+    for name in sawyer_sim.ENV_NAMES:
+        for keep, label in ((0.1, "decimated 10%"), (None, "full")):
+            r = bench(name, keep, args.steps, args.size)
+            widths = {"steps/s": (9, 0), "cpu ms/step": (13, 2), "render ms": (11, 2), "physics ms": (12, 2), "build s": (9, 2)}
+            cols = "".join(f"{r[k]:>{w}.{p}f}" for k, (w, p) in widths.items())
+            print(f"{name:<14}{label:<16}{cols}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Goal-conditioned visual Sawyer env (gymnasium API): reacher, pusher, multi-object pusher.
+
+Control is multiworld style: a mocap body welded to the hand follows ``action * MAX_STEP`` (xy, clipped to
+[-1, 1] and to the hand rectangle) at a fixed height; one env step is ``frame_skip`` physics steps (default
+20 x 5 ms = 0.1 s, the real arm's 10 Hz loop) followed by one offscreen render. Workspace and goal ranges are
+in :mod:`sawyer_sim.tasks`. Rewards and the ``state`` / ``goal_state`` entries are for evaluation only.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+
+from sawyer_sim import model as scene
+from sawyer_sim.ik import HAND_QUAT, HandIK
+from sawyer_sim.tasks import HAND_Z, MAX_STEP, MIN_HAND_PUCK, TASKS
+
+# Camera in front of the table looking back at the robot, ~48 deg down: the arm enters from the top of the image
+# and hides little of the table (a top-down view would be blocked by the arm). Field of view per task (TaskSpec.fovy).
+CAMERA = {"cam_pos": (0.0, 1.3, 0.75), "cam_target": (0.0, 0.63, 0.0)}
+FINGER_QPOS = (0.04, -0.03)  # r_close, l_close: closed gripper, locked by equality constraints in scene.xml
+TABLE_LOW, TABLE_HIGH = (-0.7, 0.15), (0.7, 1.05)  # table top extents, used as the state-space bounds
+
+
+class SawyerVisualEnv(gym.Env):
+    """One of the RIG visual Sawyer tasks; see the module and :mod:`sawyer_sim.tasks` docstrings."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}  # noqa: RUF012 (gymnasium convention)
+
+    def __init__(
+        self,
+        task: str = "reacher",
+        image_size: int = 48,
+        max_episode_steps: int | None = None,
+        frame_skip: int = 20,
+        timestep: float = 0.005,
+        mesh_keep: float | None = 0.1,
+        render_mode: str | None = "rgb_array",
+        seed: int | None = None,
+    ) -> None:
+        if task not in TASKS:
+            raise ValueError(f"unknown env {task!r}; valid names: {', '.join(TASKS)}")
+        if image_size < 8:
+            raise ValueError(f"image_size must be >= 8, got {image_size}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.task_spec = spec = TASKS[task]
+        self.task, self.image_size, self.frame_skip, self.render_mode = task, int(image_size), int(frame_skip), render_mode
+        self.max_episode_steps = int(max_episode_steps or spec.max_episode_steps)
+        self.max_step = MAX_STEP
+        self.hand_low, self.hand_high = np.array(spec.hand_low), np.array(spec.hand_high)
+        self.puck_lows, self.puck_highs = np.array(spec.puck_lows).reshape(-1, 2), np.array(spec.puck_highs).reshape(-1, 2)
+        self.puck_low = self.puck_lows.min(axis=0) if spec.n_pucks else None
+        self.puck_high = self.puck_highs.max(axis=0) if spec.n_pucks else None
+        self.n_pucks = spec.n_pucks
+
+        xml = scene.build_xml(
+            list(spec.puck_starts), timestep=timestep, keep=mesh_keep, offsize=max(64, self.image_size), fovy=spec.fovy, **CAMERA
+        )
+        self.model = scene.load_model(xml)
+        self.data = mujoco.MjData(self.model)
+        body = lambda n: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, n)  # noqa: E731
+        self._hand = body("hand")
+        self._puck_adr = [int(self.model.jnt_qposadr[self.model.body_jntadr[body(f"puck{i}")]]) for i in range(self.n_pucks)]
+        self._ik = HandIK(self.model, self.data, self._hand)
+        mujoco.mj_forward(self.model, self.data)  # camera and light poses (static) for render_state before reset
+        self._renderer = mujoco.Renderer(self.model, self.image_size, self.image_size)
+        self._frame = np.zeros((self.image_size, self.image_size, 3), np.uint8)
+        self._state_spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        self._saved = np.zeros(mujoco.mj_stateSize(self.model, self._state_spec))
+
+        dim = 2 + 2 * self.n_pucks
+        low = np.tile(np.array(TABLE_LOW, np.float32), dim // 2)
+        high = np.tile(np.array(TABLE_HIGH, np.float32), dim // 2)
+        img = spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
+        vec = spaces.Box(low, high, (dim,), np.float32)
+        self.observation_space = spaces.Dict({"image": img, "state": vec, "goal_image": img, "goal_state": vec})
+        self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+        self._target = np.array([*spec.hand_start, HAND_Z])
+        self._goal = np.zeros(dim, np.float32)
+        self._goal_image = np.zeros_like(self._frame)
+        self._steps = 0
+        if seed is not None:
+            self._np_random, self._np_random_seed = seeding.np_random(seed)
+
+    # ----- gymnasium API -----
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        super().reset(seed=seed)
+        goal = (options or {}).get("goal_state")
+        goal = self.sample_goal_state(self.np_random) if goal is None else self._check_state(goal, "goal_state")
+        self._goal[:] = goal
+        self._goal_image[:] = self.render_state(self._goal)
+        mujoco.mj_resetData(self.model, self.data)
+        start = np.array([*self.task_spec.hand_start, *np.ravel(self.task_spec.puck_starts)])
+        self._pose(start)
+        self._target[:2] = start[:2]
+        self.data.mocap_pos[0] = self._target
+        mujoco.mj_forward(self.model, self.data)
+        self._steps = 0
+        obs = self._obs()
+        return obs, self._info(obs["state"])
+
+    def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != (2,):
+            raise ValueError(f"action must have shape (2,), got {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"action must be finite (no NaN/inf), got {a.tolist()}")
+        np.clip(a, -1.0, 1.0, out=a)
+        start = self._target[:2].copy()
+        self._target[:2] = np.clip(start + a * self.max_step, self.hand_low, self.hand_high)
+        # Move the mocap along a straight line over the control period (a jump would fling the hand and pucks).
+        for k in range(1, self.frame_skip + 1):
+            self.data.mocap_pos[0, :2] = start + (self._target[:2] - start) * (k / self.frame_skip)
+            mujoco.mj_step(self.model, self.data)
+        mujoco.mj_kinematics(self.model, self.data)
+        self._steps += 1
+        obs = self._obs()
+        info = self._info(obs["state"])
+        return obs, -info["total_distance"], False, self._steps >= self.max_episode_steps, info
+
+    def render(self) -> np.ndarray | None:
+        """The current camera frame (RGB uint8) when ``render_mode == 'rgb_array'``."""
+        return self._render().copy() if self.render_mode == "rgb_array" else None
+
+    def close(self) -> None:
+        if getattr(self, "_renderer", None) is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    # ----- goal-conditioned helpers -----
+    def sample_goal_state(self, rng: np.random.Generator) -> np.ndarray:
+        """A goal state: hand uniform in its rectangle, each puck uniform in its range, hand clear of pucks."""
+        while True:
+            s = [rng.uniform(self.hand_low, self.hand_high)]
+            s += [rng.uniform(lo, hi) for lo, hi in zip(self.puck_lows, self.puck_highs, strict=True)]
+            if all(np.linalg.norm(p - s[0]) >= MIN_HAND_PUCK for p in s[1:]):
+                return np.concatenate(s).astype(np.float32)
+
+    def sample_state(self, rng: np.random.Generator) -> np.ndarray:
+        """A random reachable state (same distribution as goals), e.g. for held-out goal images."""
+        return self.sample_goal_state(rng)
+
+    def render_state(self, state: np.ndarray) -> np.ndarray:
+        """Image of the scene in ``state`` (hand placed by IK, pucks placed); the sim state is restored exactly."""
+        state = self._check_state(state, "state")
+        mujoco.mj_getState(self.model, self.data, self._saved, self._state_spec)
+        self._pose(state)
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_camlight(self.model, self.data)
+        image = self._render().copy()
+        mujoco.mj_setState(self.model, self.data, self._saved, self._state_spec)
+        mujoco.mj_forward(self.model, self.data)
+        mujoco.mj_setState(self.model, self.data, self._saved, self._state_spec)  # undo forward's warm-start update
+        return image
+
+    # ----- internals -----
+    def _pose(self, state: np.ndarray) -> None:
+        d = self.data
+        self._ik.solve(np.array([state[0], state[1], HAND_Z]))
+        d.qpos[7:9] = FINGER_QPOS
+        d.qvel[:] = 0.0
+        d.mocap_pos[0] = (state[0], state[1], HAND_Z)
+        d.mocap_quat[0] = HAND_QUAT
+        for i, adr in enumerate(self._puck_adr):
+            d.qpos[adr : adr + 7] = (state[2 + 2 * i], state[3 + 2 * i], scene.PUCK_HALF_HEIGHT, 1.0, 0.0, 0.0, 0.0)
+
+    def _render(self) -> np.ndarray:
+        self._renderer.update_scene(self.data, "view")
+        return self._renderer.render(out=self._frame)
+
+    def _state(self) -> np.ndarray:
+        s = np.empty(2 + 2 * self.n_pucks, np.float32)
+        s[:2] = self.data.xpos[self._hand, :2]
+        for i, adr in enumerate(self._puck_adr):
+            s[2 + 2 * i : 4 + 2 * i] = self.data.qpos[adr : adr + 2]
+        return s
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {
+            "image": self._render().copy(),
+            "state": self._state(),
+            "goal_image": self._goal_image.copy(),
+            "goal_state": self._goal.copy(),
+        }
+
+    def _info(self, state: np.ndarray) -> dict[str, float]:
+        ee = float(np.linalg.norm(state[:2] - self._goal[:2]))
+        info = {"ee_distance": ee}
+        pucks = [
+            float(np.linalg.norm(state[2 + 2 * i : 4 + 2 * i] - self._goal[2 + 2 * i : 4 + 2 * i])) for i in range(self.n_pucks)
+        ]
+        if self.n_pucks == 1:
+            info["puck_distance"] = pucks[0]
+        elif self.n_pucks == 2:
+            info.update(puck1_distance=pucks[0], puck2_distance=pucks[1], puck_distance=(pucks[0] + pucks[1]) / 2)
+        info["total_distance"] = ee + sum(pucks)
+        return info
+
+    def _check_state(self, state: Any, what: str) -> np.ndarray:
+        s = np.asarray(state, dtype=np.float64).reshape(-1)
+        n = 2 + 2 * self.n_pucks
+        if s.shape != (n,) or not np.isfinite(s).all():
+            raise ValueError(f"{what} must be {n} finite numbers (hand xy{', puck xy' * self.n_pucks}), got {state!r}")
+        return s
