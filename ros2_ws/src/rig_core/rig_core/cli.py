@@ -69,6 +69,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rig_core.loop import run_rig
     from rig_core.report import write_report
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     overrides = _overrides(args)
     out = Path(args.out or f"runs/{args.env}-{time.strftime('%Y%m%d-%H%M%S')}")
     results = []
@@ -127,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-every", type=int, default=5000, help="env steps between checkpoints (0: off)")
     run.add_argument("--resume", action="store_true", help="continue each seed from its checkpoint in --out")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     run.set_defaults(func=cmd_run)
     ev = sub.add_parser("eval", help="evaluate a checkpoint on held-out goal images")
     ev.add_argument("--checkpoint", required=True, help="a checkpoint directory (…/seedN/checkpoint)")

@@ -138,7 +138,7 @@ class RIGConfig:
 
 # Per-environment defaults: RIG pre-trains the reacher VAE on few images, the pushers on many (§5).
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {
-    "reacher": {"exploration_steps": 500, "vae": {"latent_dim": 4}},
+    "reacher": {"exploration_steps": 500, "vae": {"latent_dim": 4, "pretrain_batches": 1000}},
     "pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
                "vae": {"latent_dim": 16}},
     "multi_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,

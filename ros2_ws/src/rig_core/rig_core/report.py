@@ -51,20 +51,30 @@ def _plot_curves(results: list[RunResult], path: Path) -> None:
     plt.close(fig)
 
 
-def _image_grid(rows: list[np.ndarray], labels: list[str], path: Path, title: str) -> None:
-    """Each row: (K, S, S, 3) uint8 images, drawn side by side."""
-    n_cols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), n_cols, figsize=(1.3 * n_cols, 1.4 * len(rows)), squeeze=False)
-    for r, (row, label) in enumerate(zip(rows, labels, strict=True)):
-        for c in range(n_cols):
-            ax = axes[r][c]
-            ax.axis("off")
-            if c < len(row):
-                ax.imshow(row[c])
-        axes[r][0].set_title(label, fontsize=7, loc="left")
-    fig.suptitle(title, fontsize=9)
+def _row_image(images: np.ndarray, gap_after: int | None = None) -> np.ndarray:
+    """(K, S, S, 3) → one (S, K·(S+2), 3) strip with white separators (a wider one after `gap_after`)."""
+    size = images.shape[1]
+    parts = []
+    for i, image in enumerate(images):
+        parts.append(image)
+        width = 8 if gap_after is not None and i == gap_after else 2
+        parts.append(np.full((size, width, 3), 255, np.uint8))
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def _image_grid(rows: list[np.ndarray], labels: list[str], path: Path, title: str,
+                gap_after: int | None = None) -> None:
+    """Each row: (K, S, S, 3) uint8 images shown as one strip, with its label above it."""
+    strips = [_row_image(row, gap_after) for row in rows]
+    width = max(s.shape[1] for s in strips)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(max(6.0, width / 40), 1.5 * len(rows)), squeeze=False)
+    for ax, strip, label in zip(axes[:, 0], strips, labels, strict=True):
+        ax.imshow(strip, interpolation="nearest")
+        ax.set_title(label, fontsize=8, loc="left")
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
@@ -85,8 +95,8 @@ def _strips_figure(result: RunResult, path: Path) -> None:
     labels = []
     for i in range(len(strips)):
         dists = ", ".join(f"{k} {v[i]:.3f} m" for k, v in result.final_eval.per_goal.items())
-        labels.append(f"goal image | rollout frames → final   ({dists})")
-    _image_grid(rows, labels, path, "Rollouts toward held-out goal images")
+        labels.append(f"goal image | rollout frames → final frame   (final {dists})")
+    _image_grid(rows, labels, path, "Rollouts toward held-out goal images", gap_after=0)
 
 
 def write_report(results: list[RunResult], out_dir: str | Path, command: str = "") -> Path:

@@ -1,0 +1,131 @@
+"""What the ROS nodes need from the core beyond its public API, without ROS: weights that travel as
+safetensors bytes, the residual P-controller with its safety limits (thesis ch. 9), and the assembly of
+streamed experience steps into the replay buffer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load
+
+from rig_core.config import RIGConfig
+from rig_core.errors import CheckpointError, DataError
+from rig_core.networks import Actor
+from rig_core.replay import ImageReplayBuffer
+from rig_core.vae import ConvVAE
+
+
+@dataclass
+class PolicyWeights:
+    """Actor and VAE rebuilt from `checkpoint.policy_bytes()` output."""
+
+    version: int
+    config: RIGConfig
+    vae: ConvVAE
+    actor: Actor
+
+    @torch.no_grad()
+    def act(self, latent: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        obs = torch.as_tensor(np.concatenate([latent, goal]), dtype=torch.float32)
+        return self.actor(obs).numpy().astype(np.float32)
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    header_len = int(np.frombuffer(data[:8], "<u8")[0])
+    return json.loads(data[8:8 + header_len]).get("__metadata__", {}) or {}
+
+
+def _load_strict(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.Tensor]) -> None:
+    found = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    try:
+        module.load_state_dict(found, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"weights do not fit the {prefix[:-1]} network: {str(err).splitlines()[0]}") from None
+
+
+def load_policy_weights(data: bytes) -> PolicyWeights:
+    """Rebuild actor + VAE from safetensors bytes; CheckpointError with a one-line reason if unusable."""
+    data = bytes(data)
+    try:
+        tensors = load(data)
+        meta = _metadata(data)
+        config = RIGConfig.from_dict(json.loads(meta["config"]))
+    except (SafetensorError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"policy weights are unreadable: {err}") from None
+    d = config.vae.latent_dim
+    vae = ConvVAE(config.image_size, d).eval()
+    _load_strict(vae, "vae.", tensors)
+    biases = sorted((k for k in tensors if k.startswith("actor.") and k.endswith(".bias")),
+                    key=lambda k: int(k.split(".")[-2]) if k.split(".")[-2].isdigit() else -1)
+    action_dim = int(tensors[biases[-1]].shape[0]) if biases else 2
+    actor = Actor(2 * d, action_dim, config.td3.hidden_sizes).eval()
+    _load_strict(actor, "actor.", tensors)
+    return PolicyWeights(int(meta.get("version", 0)), config, vae, actor)
+
+
+# ---- control: residual policy + P-controller, then safety limits --------------------------------
+@dataclass(frozen=True)
+class SafetyLimits:
+    """Workspace box for the end effector (m) and the speed limit (m/s) per axis."""
+
+    low: tuple[float, float]
+    high: tuple[float, float]
+    max_speed: float
+    period: float  # control period (s), to keep the next position inside the box
+
+
+def residual_velocity(residual: np.ndarray, max_speed: float, position: np.ndarray | None = None,
+                      target: np.ndarray | None = None, kp: float = 0.0) -> np.ndarray:
+    """v = max_speed · residual − kp (x − x*) (thesis ch. 9); the P term is off without a target."""
+    v = np.asarray(residual, np.float64) * max_speed
+    if target is not None and position is not None and kp > 0:
+        v = v - kp * (np.asarray(position, np.float64) - np.asarray(target, np.float64))
+    return v
+
+
+def safe_velocity(v: np.ndarray, position: np.ndarray | None, limits: SafetyLimits) -> np.ndarray:
+    """Zero on any non-finite input; otherwise clip speed and keep the next position in the box."""
+    v = np.asarray(v, np.float64)
+    if v.shape != (2,) or not np.all(np.isfinite(v)):
+        return np.zeros(2)
+    v = np.clip(v, -limits.max_speed, limits.max_speed)
+    if position is not None:
+        x = np.asarray(position, np.float64)[:2]
+        if not np.all(np.isfinite(x)):
+            return np.zeros(2)
+        low, high = np.asarray(limits.low), np.asarray(limits.high)
+        v = np.clip(v, (low - x) / limits.period, (high - x) / limits.period)
+        v = np.clip(v, -limits.max_speed, limits.max_speed)  # outside the box: head back at most max_speed
+    return v
+
+
+# ---- experience: a stream of steps → replay episodes ---------------------------------------------
+class EpisodeAssembler:
+    """Feeds streamed (episode, t) steps into an ImageReplayBuffer. A gap or a new episode starts a new
+    stored episode, so lost messages cost at most one transition and never join unrelated frames."""
+
+    def __init__(self, buffer: ImageReplayBuffer) -> None:
+        self.buffer = buffer
+        self._key: tuple[int, int] | None = None  # (episode, t) of the last stored frame
+        self._pending: tuple[np.ndarray, np.ndarray] | None = None  # action, goal taken after that frame
+
+    def add(self, episode: int, t: int, frame: np.ndarray, latent: np.ndarray, logvar: np.ndarray,
+            action: np.ndarray | None, goal: np.ndarray, is_last: bool) -> bool:
+        """Store one step; return True when it completed a transition."""
+        goal = np.asarray(goal, np.float32)
+        if goal.shape != (self.buffer.latent_dim,):
+            raise DataError(f"goal must have {self.buffer.latent_dim} entries, got {goal.shape}")
+        completed = False
+        if self._key == (episode, t - 1) and self._pending is not None:
+            self.buffer.add_step(self._pending[0], self._pending[1], frame, latent, logvar)
+            completed = True
+        else:
+            self.buffer.start_episode(frame, latent, logvar)
+        self._key = (episode, t)
+        usable = action is not None and len(action) == self.buffer.action_dim and not is_last
+        self._pending = (np.asarray(action, np.float32), goal) if usable else None
+        return completed
