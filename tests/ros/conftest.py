@@ -77,3 +77,23 @@ def probe(domain_id: int) -> Iterator:
         yield node
     finally:
         node.close()
+
+
+def start_nodes(graph_file: str, overrides: dict, env: dict[str, str], tmp_path: Path,
+                only: list[str] | None = None) -> dict:
+    """Start the graph's nodes (or `only` these) as separate processes, as bringup does."""
+    from nodeproc import NodeProcess
+
+    from rig_policy.graph import load_graph, node_command
+
+    graph = load_graph(ROOT / "launch" / graph_file, overrides)
+    procs = {}
+    for spec in graph.nodes:
+        if only is None or spec.name in only:
+            cmd = node_command(spec, graph, tmp_path / "params")
+            procs[spec.name] = NodeProcess(cmd, env, tmp_path / f"{spec.name}.log")
+    return procs
+
+
+def stop_all(procs: dict) -> dict[str, int]:
+    return {name: proc.stop() for name, proc in procs.items()}

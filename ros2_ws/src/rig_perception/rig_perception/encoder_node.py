@@ -1,0 +1,92 @@
+"""encoder_node: camera frames → VAE latents, stamped with the image time and the VAE version.
+
+Frames are converted with rosbags-image (cv_bridge's API, no ROS 2 cv_bridge here), cropped, resized to
+the VAE's input size and encoded; new VAE weights from the trainer are swapped in between frames.
+Malformed images (encoding, size, data length) are rejected with a logged error and produce no latent.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from rig_core.errors import RigError
+from rig_core.ros_glue import PolicyWeights, load_policy_weights
+from rig_interfaces.msg import Latent, Weights
+from rig_policy.ros_common import (
+    LATCHED_QOS,
+    crop_and_resize,
+    declare_parameters,
+    image_qos,
+    image_to_rgb,
+    rgb_to_image,
+    run_node,
+)
+
+
+class EncoderNode(Node):
+    def __init__(self) -> None:
+        super().__init__("encoder_node")
+        self.p = declare_parameters(self, {
+            "crop_x": (0, "left edge of the crop (pixels)", (0, 10000)),
+            "crop_y": (0, "top edge of the crop (pixels)", (0, 10000)),
+            "crop_width": (0, "crop width (pixels, 0 = to the right edge)", (0, 10000)),
+            "crop_height": (0, "crop height (pixels, 0 = to the bottom edge)", (0, 10000)),
+            "max_input_size": (4096, "reject images wider or taller than this (pixels)", (1, 16384)),
+            "reliable_images": (False, "subscribe reliable (lock-step) instead of sensor-data QoS", None),
+        })
+        self.weights: PolicyWeights | None = None
+        self.pub = self.create_publisher(Latent, "/perception/latent", 10)
+        self.create_subscription(Image, "/camera/image_raw", self.on_image, image_qos(self.p.reliable_images))
+        self.create_subscription(Weights, "/trainer/weights", self.on_weights, LATCHED_QOS)
+        self.frames = 0
+
+    def on_weights(self, msg: Weights) -> None:
+        try:
+            weights = load_policy_weights(bytes(msg.safetensors))
+        except RigError as err:
+            self.get_logger().error(f"ignoring weights version {msg.version}: {err}")
+            return
+        self.weights = weights  # swapped between frames: callbacks never overlap
+        self.get_logger().info(f"VAE weights version {weights.version}")
+
+    def on_image(self, msg: Image) -> None:
+        try:
+            if max(msg.width, msg.height) > self.p.max_input_size:
+                raise ValueError(f"{msg.width}x{msg.height} exceeds max_input_size {self.p.max_input_size}")
+            rgb = image_to_rgb(msg)
+        except ValueError as err:
+            self.get_logger().error(f"rejected image: {err}", throttle_duration_sec=1.0)
+            return
+        weights = self.weights
+        if weights is None:
+            self.get_logger().warn("no VAE weights yet: not encoding", throttle_duration_sec=5.0)
+            return
+        crop = (self.p.crop_x, self.p.crop_y, self.p.crop_width, self.p.crop_height)
+        try:
+            frame = crop_and_resize(rgb, crop, weights.config.image_size)
+        except (ValueError, cv2.error) as err:
+            self.get_logger().error(f"rejected image: {err}", throttle_duration_sec=1.0)
+            return
+        mu, logvar = weights.vae.encode(frame[None])
+        if not np.all(np.isfinite(mu)):
+            self.get_logger().error("VAE produced a non-finite latent: dropped", throttle_duration_sec=1.0)
+            return
+        out = Latent(vae_version=weights.version, z=mu[0].tolist(), logvar=logvar[0].tolist(),
+                     image=rgb_to_image(frame, msg.header.stamp, msg.header.frame_id))
+        out.header = msg.header
+        self.pub.publish(out)
+        self.frames += 1
+
+
+def main(args: list[str] | None = None) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    run_node(EncoderNode, args)
+
+
+if __name__ == "__main__":
+    main()

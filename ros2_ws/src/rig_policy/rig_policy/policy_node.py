@@ -1,0 +1,210 @@
+"""policy_node: the 10 Hz control loop.
+
+Each tick: action = residual TD3 actor(z, z_g) (+ OU exploration noise) scaled to m/s, plus the
+P-controller −kp (x − x*) toward the goal's optional Cartesian target, then clipped to the workspace box
+and speed limit (rig_core.ros_glue). Zero velocity on a stale latent (> `stale_periods` control periods),
+NaN anywhere, missing weights, no goal, or e-stop; the SpaceMouse overrides the policy while its button is
+held (steps marked as demos). New weights are deserialized off the loop and swapped in between ticks.
+Publishes the command, an ExperienceStep per step, and a JSON status line per tick (/policy/status).
+In lock-step (`trigger: latent`) it acts once per new latent instead of on a timer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from rclpy.node import Node
+from sensor_msgs.msg import Joy
+from std_msgs.msg import Bool, String
+
+from rig_core.errors import RigError
+from rig_core.noise import OUNoise
+from rig_core.ros_glue import PolicyWeights, SafetyLimits, load_policy_weights, residual_velocity, safe_velocity
+from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
+from rig_policy.ros_common import COMMAND_QOS, LATCHED_QOS, STREAM_QOS, declare_parameters, run_node, stamp_ns
+
+
+class PolicyNode(Node):
+    def __init__(self) -> None:
+        super().__init__("policy_node")
+        self.p = declare_parameters(self, {
+            "control_period": (0.1, "control period (s)", (0.001, 10.0)),
+            "trigger": ("timer", "timer: act every control period; latent: act on each new latent (lock-step)", None),
+            "stale_periods": (2.5, "latents older than this many periods give zero velocity (checked 5x per period)", (0.5, 100.0)),
+            "max_speed": (0.25, "speed limit per axis (m/s); actor output 1 maps to it", (0.0, 2.0)),
+            "kp": (0.0, "P-controller gain toward the goal's Cartesian target (1/s)", (0.0, 20.0)),
+            "workspace_low": ([-0.25, 0.45], "workspace box lower corner x, y (m)", None),
+            "workspace_high": ([0.25, 0.75], "workspace box upper corner x, y (m)", None),
+            "exploration_sigma": (0.3, "OU exploration noise sigma (0 for evaluation)", (0.0, 2.0)),
+            "exploration_theta": (0.15, "OU exploration noise theta", (0.0, 1.0)),
+            "teleop_timeout": (0.3, "teleop messages older than this (s) do not override", (0.0, 5.0)),
+            "seed": (0, "exploration noise seed", (0, 2**31 - 1)),
+        })
+        p = self.p
+        if p.trigger not in ("timer", "latent"):
+            raise RuntimeError(f"policy_node: trigger must be 'timer' or 'latent', got {p.trigger!r}")
+        self.limits = SafetyLimits(tuple(p.workspace_low), tuple(p.workspace_high), p.max_speed, p.control_period)
+        self.noise = OUNoise(2, p.exploration_theta, p.exploration_sigma, np.random.default_rng(p.seed))
+        self.weights: PolicyWeights | None = None
+        self._incoming: PolicyWeights | None = None
+        self._incoming_lock = threading.Lock()
+        self.latent: Latent | None = None
+        self.pose: PoseStamped | None = None
+        self.goal: Goal | None = None
+        self.estop = False
+        self.teleop_twist: TwistStamped | None = None
+        self.teleop_held_at: int | None = None  # ns of the last Joy with the override button held
+        self.episode_active, self.t, self.last_latent_ns = False, 0, -1
+        self.cmd_pub = self.create_publisher(TwistStamped, "/robot/ee_velocity_cmd", COMMAND_QOS)
+        self.exp_pub = self.create_publisher(ExperienceStep, "/policy/experience", STREAM_QOS)
+        self.status_pub = self.create_publisher(String, "/policy/status", 10)
+        self.create_subscription(Latent, "/perception/latent", self.on_latent, 10)
+        self.create_subscription(PoseStamped, "/robot/ee_pose", lambda m: setattr(self, "pose", m), 10)
+        self.create_subscription(Goal, "/episode/goal", self.on_goal, LATCHED_QOS)
+        self.create_subscription(Weights, "/trainer/weights", self.on_weights, LATCHED_QOS)
+        self.create_subscription(Bool, "/estop", self.on_estop, LATCHED_QOS)
+        self.create_subscription(TwistStamped, "/teleop/twist", lambda m: setattr(self, "teleop_twist", m), 10)
+        self.create_subscription(Joy, "/teleop/joy", self.on_joy, 10)
+        self.moving = False
+        if p.trigger == "timer":
+            self.create_timer(p.control_period, self.tick)
+            self.create_timer(p.control_period / 5, self.watchdog)
+
+    # ---- inputs --------------------------------------------------------------------------------
+    def on_weights(self, msg: Weights) -> None:
+        data, version = bytes(msg.safetensors), msg.version
+
+        def load() -> None:  # off the control loop; the swap happens at the start of a tick
+            try:
+                weights = load_policy_weights(data)
+            except RigError as err:
+                self.get_logger().error(f"ignoring policy weights version {version}: {err}")
+                return
+            with self._incoming_lock:
+                self._incoming = weights
+
+        threading.Thread(target=load, daemon=True).start()
+
+    def on_estop(self, msg: Bool) -> None:
+        self.estop = bool(msg.data)
+        self.get_logger().warn(f"e-stop {'ENGAGED' if self.estop else 'released'}")
+
+    def on_joy(self, msg: Joy) -> None:
+        held = len(msg.buttons) > 0 and msg.buttons[0] == 1
+        self.teleop_held_at = self.get_clock().now().nanoseconds if held else None
+
+    def on_goal(self, msg: Goal) -> None:
+        if self.goal is None or msg.episode != self.goal.episode:
+            self.goal, self.t, self.episode_active = msg, 0, True
+            self.noise.reset()
+            if self.p.trigger == "latent" and self.latent is not None:
+                self.tick()
+
+    def on_latent(self, msg: Latent) -> None:
+        self.latent = msg
+        if self.p.trigger == "latent":
+            self.tick()
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def teleop_active(self, now: int) -> bool:
+        timeout = int(self.p.teleop_timeout * 1e9)
+        return (self.teleop_held_at is not None and now - self.teleop_held_at <= timeout
+                and self.teleop_twist is not None and now - stamp_ns(self.teleop_twist.header.stamp) <= timeout)
+
+    def blocked(self, now: int) -> str:
+        """Why the arm must hold still this tick ('' when it may move)."""
+        if self.estop:
+            return "e-stop"
+        if self.goal is None or not self.episode_active:
+            return "no goal"
+        if self.weights is None:
+            return "no weights"
+        latent = self.latent
+        if latent is None:
+            return "no latent"
+        if now - stamp_ns(latent.header.stamp) > self.p.stale_periods * self.p.control_period * 1e9:
+            return "stale latent"
+        if stamp_ns(latent.header.stamp) < stamp_ns(self.goal.header.stamp):
+            return "latent older than the episode"
+        if self.p.trigger == "latent" and stamp_ns(latent.header.stamp) == self.last_latent_ns:
+            return "no new latent"
+        z, g = np.asarray(latent.z, np.float32), np.asarray(self.goal.latent, np.float32)
+        if z.shape != g.shape or z.size != self.weights.vae.latent_dim:
+            return f"latent/goal size {z.size}/{g.size} does not fit the policy ({self.weights.vae.latent_dim})"
+        if not (np.all(np.isfinite(z)) and np.all(np.isfinite(g))):
+            return "non-finite latent or goal"
+        return ""
+
+    def tick(self) -> None:
+        now = self.get_clock().now().nanoseconds
+        with self._incoming_lock:
+            if self._incoming is not None:
+                self.weights, self._incoming = self._incoming, None
+        reason = self.blocked(now)
+        velocity, action, is_demo = np.zeros(2), np.zeros(2, np.float32), False
+        position = np.array([self.pose.pose.position.x, self.pose.pose.position.y]) if self.pose else None
+        if not reason and self.goal.horizon and self.t >= self.goal.horizon:
+            self.publish_step(is_demo=False, action=[], is_last=True)  # final observation of the episode
+            self.episode_active = False
+            reason = "episode done"
+        elif not reason:
+            if self.teleop_active(now):
+                tw = self.teleop_twist.twist.linear
+                velocity, is_demo = np.array([tw.x, tw.y]), True
+            else:
+                residual = self.weights.act(np.asarray(self.latent.z, np.float32), np.asarray(self.goal.latent, np.float32))
+                residual = np.clip(residual + self.noise.sample(), -1.0, 1.0)
+                target = np.array([self.goal.target.x, self.goal.target.y]) if self.goal.has_target else None
+                velocity = residual_velocity(residual, self.p.max_speed, position, target, self.p.kp)
+            if not np.all(np.isfinite(velocity)):
+                reason, velocity = "non-finite action", np.zeros(2)
+            velocity = safe_velocity(velocity, position, self.limits)
+            action = (velocity / max(self.p.max_speed, 1e-9)).astype(np.float32)
+        self.publish_command(velocity, now)
+        if not reason:
+            self.publish_step(is_demo, action.tolist(), is_last=False)
+            self.t += 1
+        if self.latent is not None:
+            self.last_latent_ns = stamp_ns(self.latent.header.stamp)
+        status = {"tick_ns": now, "reason": reason, "t": self.t, "episode": self.goal.episode if self.goal else -1,
+                  "image_ns": stamp_ns(self.latent.header.stamp) if self.latent else 0,
+                  "policy_version": self.weights.version if self.weights else 0, "velocity": velocity.tolist()}
+        self.status_pub.publish(String(data=json.dumps(status)))
+
+    def watchdog(self) -> None:
+        """Between ticks: stop the arm as soon as the latent goes stale or e-stop engages."""
+        now = self.get_clock().now().nanoseconds
+        if self.moving and self.blocked(now) in ("stale latent", "e-stop"):
+            self.publish_command(np.zeros(2), now)
+
+    def publish_command(self, velocity: np.ndarray, now: int) -> None:
+        self.moving = bool(np.any(velocity))
+        cmd = TwistStamped()
+        cmd.header.stamp.sec, cmd.header.stamp.nanosec = divmod(now, 1_000_000_000)
+        cmd.header.frame_id = "base"
+        cmd.twist.linear.x, cmd.twist.linear.y = float(velocity[0]), float(velocity[1])
+        self.cmd_pub.publish(cmd)
+
+    def publish_step(self, is_demo: bool, action: list[float], is_last: bool) -> None:
+        latent = self.latent
+        step = ExperienceStep(image=latent.image, latent=list(latent.z), goal=list(self.goal.latent), action=action,
+                              episode=self.goal.episode, t=self.t, is_demo=is_demo, is_last=is_last,
+                              policy_version=self.weights.version, vae_version=latent.vae_version)
+        step.header = latent.header
+        if self.pose is not None:
+            step.ee_pose = self.pose.pose
+        self.exp_pub.publish(step)
+
+
+def main(args: list[str] | None = None) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    run_node(PolicyNode, args)
+
+
+if __name__ == "__main__":
+    main()

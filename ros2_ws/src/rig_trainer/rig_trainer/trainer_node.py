@@ -1,0 +1,185 @@
+"""trainer_node: the asynchronous RIG learner in its own process.
+
+Experience steps from the policy go into the image replay (rig_core); a training thread pre-trains the VAE
+after `exploration_steps`, then runs TD3 on relabeled batches (`updates_per_step` per received step) and
+publishes versioned actor + VAE weights every `publish_every` gradient steps (reliable, transient-local,
+safetensors bytes). It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
+resumes from the checkpoint after a restart. It runs niced with one torch thread so the 10 Hz loop on the
+same machine is not starved.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rclpy._rclpy_pybind11 import RCLError
+from rclpy.node import Node
+from std_msgs.msg import String
+
+from rig_core.agent import RIGAgent
+from rig_core.checkpoint import MODEL_FILE, load_checkpoint, policy_bytes, save_checkpoint
+from rig_core.config import default_config
+from rig_core.errors import RigError
+from rig_core.ros_glue import EpisodeAssembler
+from rig_interfaces.msg import ExperienceStep, Weights
+from rig_policy.ros_common import LATCHED_QOS, STREAM_QOS, declare_parameters, run_node
+
+
+class _Stop(Exception):
+    pass
+
+
+class TrainerNode(Node):
+    def __init__(self) -> None:
+        super().__init__("trainer_node")
+        self.p = declare_parameters(self, {
+            "env": ("reacher", "env whose RIG defaults to use (reacher, pusher, multi_pusher)", None),
+            "config_overrides": ("{}", "JSON dict of RIGConfig overrides, e.g. {\"vae\": {\"latent_dim\": 4}}", None),
+            "exploration_steps": (-1, "steps before VAE pre-training (-1: the config's)", (-1, 10**9)),
+            "vae_pretrain_batches": (-1, "VAE pre-training batches (-1: the config's)", (-1, 10**9)),
+            "replay_capacity": (100_000, "replay buffer capacity (frames)", (1000, 10**8)),
+            "updates_per_step": (-1.0, "TD3 gradient steps per received env step (-1: the config's)", (-1.0, 1000.0)),
+            "publish_every": (200, "gradient steps between weight publications", (1, 10**9)),
+            "checkpoint_dir": ("", "directory for checkpoints ('' = none); resumed from when present", None),
+            "checkpoint_every": (60.0, "seconds between checkpoints", (1.0, 86400.0)),
+            "nice": (10, "niceness added to this process (protects the control loop)", (0, 19)),
+            "torch_threads": (1, "torch intra-op threads", (1, 64)),
+            "seed": (0, "seed", (0, 2**31 - 1)),
+        })
+        p = self.p
+        os.nice(p.nice)
+        torch.set_num_threads(p.torch_threads)
+        overrides = json.loads(p.config_overrides)
+        for key, value in (("exploration_steps", p.exploration_steps), ("replay_capacity", p.replay_capacity)):
+            if value >= 0:
+                overrides[key] = value
+        if p.vae_pretrain_batches >= 0:
+            overrides.setdefault("vae", {})["pretrain_batches"] = p.vae_pretrain_batches
+        if p.updates_per_step >= 0:
+            overrides.setdefault("td3", {})["updates_per_step"] = round(p.updates_per_step)
+        overrides.setdefault("seed", p.seed)
+        try:
+            self.config = default_config(p.env, total_steps=10**9, **overrides)
+        except RigError as err:
+            raise RuntimeError(f"trainer_node: {err}") from None
+        self.agent = RIGAgent(self.config)
+        self.assembler = EpisodeAssembler(self.agent.buffer)
+        self.version, self.grad_steps, self.steps_at_pretrain = 0, 0, 0
+        self.checkpoint_dir = Path(p.checkpoint_dir) if p.checkpoint_dir else None
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / MODEL_FILE).is_file():
+            self.resume()
+        self.queue: collections.deque[ExperienceStep] = collections.deque()
+        self.stop = threading.Event()
+        self.weights_pub = self.create_publisher(Weights, "/trainer/weights", LATCHED_QOS)
+        self.metrics_pub = self.create_publisher(String, "/trainer/metrics", 10)
+        self.create_subscription(ExperienceStep, "/policy/experience", lambda m: self.queue.append(m), STREAM_QOS)
+        self.publish_weights()
+        self.thread = threading.Thread(target=self.train_loop, name="trainer", daemon=True)
+        self.thread.start()
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def resume(self) -> None:
+        try:
+            progress = load_checkpoint(self.agent, self.checkpoint_dir)
+        except RigError as err:
+            self.get_logger().error(f"cannot resume from {self.checkpoint_dir}: {err}; starting fresh")
+            return
+        self.version = int(progress.get("version", 0))
+        self.grad_steps = int(progress.get("grad_steps", 0))
+        self.steps_at_pretrain = int(progress.get("steps_at_pretrain", 0))
+        self.get_logger().info(f"resumed from {self.checkpoint_dir}: {len(self.agent.buffer)} transitions, "
+                               f"{self.grad_steps} gradient steps, weights version {self.version}")
+
+    def save(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        progress = {"version": self.version, "grad_steps": self.grad_steps, "steps_at_pretrain": self.steps_at_pretrain}
+        save_checkpoint(self.agent, self.checkpoint_dir, progress)
+        print(f"checkpoint: {len(self.agent.buffer)} transitions, {self.grad_steps} gradient steps")
+
+    # ---- publishing ----------------------------------------------------------------------------
+    def publish_weights(self) -> None:
+        self.version += 1
+        msg = Weights(kind="policy", version=self.version, grad_steps=self.grad_steps,
+                      safetensors=policy_bytes(self.agent, self.version))
+        msg.header.stamp = self.get_clock().now().to_msg()
+        if not self.context.ok():
+            raise _Stop
+        self.weights_pub.publish(msg)
+        metrics = {"version": self.version, "grad_steps": self.grad_steps, "env_steps": self.agent.buffer.env_steps,
+                   "transitions": len(self.agent.buffer), "vae_version": self.agent.vae_version}
+        self.metrics_pub.publish(String(data=json.dumps(metrics)))
+
+    # ---- the training thread -------------------------------------------------------------------
+    def ingest(self) -> int:
+        n = 0
+        size = self.config.image_size
+        while self.queue:
+            msg = self.queue.popleft()
+            img = msg.image
+            if (img.height, img.width, img.encoding) != (size, size, "rgb8") or len(img.data) != size * size * 3:
+                self.get_logger().error(f"dropped experience step: image must be {size}x{size} rgb8",
+                                        throttle_duration_sec=5.0)
+                continue
+            frame = np.frombuffer(bytes(img.data), np.uint8).reshape(size, size, 3)
+            z, logvar = self.agent.encode(frame)
+            try:
+                self.assembler.add(msg.episode, msg.t, frame, z[0], logvar[0],
+                                   np.asarray(msg.action, np.float32) if len(msg.action) else None,
+                                   np.asarray(msg.goal, np.float32), msg.is_last)
+            except RigError as err:
+                self.get_logger().error(f"dropped experience step: {err}", throttle_duration_sec=5.0)
+                continue
+            n += 1
+        return n
+
+    def train_loop(self) -> None:
+        cfg, buf = self.config, self.agent.buffer
+        last_checkpoint = time.monotonic()
+        try:
+            while not self.stop.is_set() and self.context.ok():
+                self.ingest()
+                if self.agent.vae_version == 0 and buf.env_steps >= cfg.exploration_steps and buf.env_steps > 0:
+                    self.get_logger().info(f"VAE pre-training on {buf.stored_frame_count()} frames")
+                    self.agent.pretrain_vae(buf.frames[: buf.stored_frame_count()], cfg.vae.pretrain_batches,
+                                            on_batch=self._check_stop)
+                    self.steps_at_pretrain = buf.env_steps
+                    self.publish_weights()
+                budget = int(cfg.td3.updates_per_step * (buf.env_steps - self.steps_at_pretrain)) - self.grad_steps
+                if self.agent.vae_version > 0 and len(buf) >= cfg.td3.batch_size and budget > 0:
+                    n = min(budget, 10)
+                    self.agent.train(n)
+                    before, self.grad_steps = self.grad_steps, self.grad_steps + n
+                    if self.grad_steps // self.p.publish_every > before // self.p.publish_every:
+                        self.publish_weights()
+                else:
+                    time.sleep(0.01)
+                if time.monotonic() - last_checkpoint > self.p.checkpoint_every:
+                    self.save()
+                    last_checkpoint = time.monotonic()
+        except (_Stop, RCLError):
+            pass  # shutting down
+
+    def _check_stop(self, *_: object) -> None:
+        if self.stop.is_set():
+            raise _Stop
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        self.save()
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(TrainerNode, args)
+
+
+if __name__ == "__main__":
+    main()

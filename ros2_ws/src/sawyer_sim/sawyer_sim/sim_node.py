@@ -1,0 +1,173 @@
+"""sim_node: the MuJoCo Sawyer behind the arm's and camera's topics.
+
+In: /robot/ee_velocity_cmd (TwistStamped, m/s). Out: /camera/image_raw, /robot/ee_pose, /robot/joint_states,
+/sim/state (ground truth, evaluation only), /sim/reset (rig_interfaces/srv/Reset).
+Modes: "realtime" steps physics every control period on the wall clock with the latest command (zero when
+commands stop for `command_timeout`, like the arm's deadman); "lockstep" advances one control period per
+command received and publishes /clock, so every node on use_sim_time runs in simulated time.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import rclpy
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image, JointState
+
+import sawyer_sim
+from rig_interfaces.msg import SimState
+from rig_interfaces.srv import Reset
+from sawyer_sim.tasks import HAND_Z, MAX_STEP
+
+RELIABLE = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _time_msg(ns: int) -> Time:
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+class SimNode(Node):
+    """Wraps one `sawyer_sim` env; a command's linear x/y velocity becomes the env's normalised action."""
+
+    def __init__(self) -> None:
+        super().__init__("sim_node")
+        p = {
+            "env": ("reacher", "sawyer_sim env: reacher, pusher or multi_pusher"),
+            "image_size": (48, "camera image side in pixels"),
+            "seed": (0, "env seed"),
+            "mode": ("realtime", "realtime (wall clock) or lockstep (one control period per command, publishes /clock)"),
+            "control_period": (0.1, "seconds of simulated time per env step (the env's frame_skip x timestep)"),
+            "command_timeout": (0.2, "realtime: seconds without a command before the arm holds still"),
+            "reliable_images": (False, "publish images reliable instead of sensor-data QoS (lock-step)"),
+        }
+        for name, (default, description) in p.items():
+            self.declare_parameter(name, default, _descriptor(description))
+        get = lambda n: self.get_parameter(n).value  # noqa: E731
+        self.mode = get("mode")
+        if self.mode not in ("realtime", "lockstep"):
+            raise RuntimeError(f"sim_node: mode must be 'realtime' or 'lockstep', got {self.mode!r}")
+        self.period = float(get("control_period"))
+        self.command_timeout = float(get("command_timeout"))
+        self.env = sawyer_sim.make(get("env"), image_size=int(get("image_size")), seed=int(get("seed")))
+        self.joint_names = [self.env.model.joint(i).name for i in range(self.env.model.njnt)
+                            if self.env.model.jnt_type[i] == 3]  # hinge joints of the arm
+        self.joint_adr = [int(self.env.model.joint(n).qposadr[0]) for n in self.joint_names]
+        self.sim_ns = 0
+        self.command = np.zeros(2)
+        self.command_time = -1e9
+        self.commands_received = 0
+        self.steps = 0
+        image_qos = RELIABLE if get("reliable_images") else qos_profile_sensor_data
+        self.image_pub = self.create_publisher(Image, "/camera/image_raw", image_qos)
+        self.pose_pub = self.create_publisher(PoseStamped, "/robot/ee_pose", RELIABLE)
+        self.joint_pub = self.create_publisher(JointState, "/robot/joint_states", 10)
+        self.state_pub = self.create_publisher(SimState, "/sim/state", 10)
+        self.clock_pub = self.create_publisher(Clock, "/clock", 10) if self.mode == "lockstep" else None
+        self.create_subscription(TwistStamped, "/robot/ee_velocity_cmd", self.on_command, 10)
+        self.create_service(Reset, "/sim/reset", self.on_reset)
+        self.obs, self.info = self.env.reset(seed=int(get("seed")))
+        if self.mode == "realtime":
+            self.create_timer(self.period, self.tick)
+        self.publish_observation()
+        self.get_logger().info(f"{get('env')} in {self.mode} mode, {self.period:.3f} s per step")
+
+    def now_ns(self) -> int:
+        return self.sim_ns if self.mode == "lockstep" else self.get_clock().now().nanoseconds
+
+    def advance_clock(self) -> None:
+        self.sim_ns += round(self.period * 1e9)
+        self.clock_pub.publish(Clock(clock=_time_msg(self.sim_ns)))
+
+    def on_command(self, msg: TwistStamped) -> None:
+        v = np.array([msg.twist.linear.x, msg.twist.linear.y], np.float64)
+        if not np.all(np.isfinite(v)):
+            self.get_logger().error(f"rejected non-finite velocity command {v.tolist()}: holding still")
+            v = np.zeros(2)
+        self.command, self.command_time = v, time.monotonic()
+        self.commands_received += 1
+        if self.mode == "lockstep":
+            self.step(v)
+
+    def tick(self) -> None:
+        fresh = time.monotonic() - self.command_time <= self.command_timeout
+        self.step(self.command if fresh else np.zeros(2))
+
+    def step(self, velocity: np.ndarray) -> None:
+        action = np.clip(velocity * self.period / MAX_STEP, -1.0, 1.0)
+        self.obs, _, _, _, self.info = self.env.step(action)
+        self.steps += 1
+        if self.mode == "lockstep":
+            self.advance_clock()
+        self.publish_observation()
+
+    def on_reset(self, request: Reset.Request, response: Reset.Response) -> Reset.Response:
+        self.obs, self.info = self.env.reset(seed=int(request.seed) if request.seed >= 0 else None)
+        self.command, self.steps = np.zeros(2), 0
+        if self.mode == "lockstep":
+            self.advance_clock()
+        stamp = self.publish_observation()
+        response.success, response.message, response.stamp = True, "env reset", stamp
+        response.ee_pose = self.pose_msg(stamp).pose
+        return response
+
+    def pose_msg(self, stamp: Time) -> PoseStamped:
+        pose = PoseStamped()
+        pose.header.stamp, pose.header.frame_id = stamp, "base"
+        x, y = (float(v) for v in self.obs["state"][:2])
+        pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = x, y, HAND_Z
+        pose.pose.orientation.w = 1.0
+        return pose
+
+    def publish_observation(self) -> Time:
+        stamp = _time_msg(self.now_ns())
+        image = self.obs["image"]
+        msg = Image(height=image.shape[0], width=image.shape[1], encoding="rgb8", step=image.shape[1] * 3)
+        msg.header.stamp, msg.header.frame_id = stamp, "camera"
+        msg.data = image.tobytes()
+        self.pose_pub.publish(self.pose_msg(stamp))
+        joints = JointState(name=self.joint_names, position=[float(self.env.data.qpos[a]) for a in self.joint_adr])
+        joints.header.stamp = stamp
+        self.joint_pub.publish(joints)
+        state = SimState(episode_steps=self.steps, state=self.obs["state"].tolist(),
+                         goal_state=self.obs["goal_state"].tolist(), distance_names=list(self.info),
+                         distances=[float(v) for v in self.info.values()])
+        state.header.stamp = stamp
+        self.state_pub.publish(state)
+        self.image_pub.publish(msg)  # last: a consumer of the image finds pose and state already sent
+        return stamp
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _descriptor(description: str):
+    from rcl_interfaces.msg import ParameterDescriptor
+
+    return ParameterDescriptor(description=description)
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = SimNode()
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    except rclpy.executors.ExternalShutdownException:
+        pass
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""policy_node alone, fed by this test: NaN and out-of-range inputs never reach the arm, stale latents and
+e-stop give zero velocity, and NaN weights are refused."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import torch
+from conftest import start_nodes, stop_all
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool, String
+
+from rig_core.agent import RIGAgent
+from rig_core.checkpoint import policy_bytes
+from rig_core.config import default_config
+from rig_interfaces.msg import Goal, Latent, Weights
+
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+MAX_SPEED, LOW, HIGH = 0.25, np.array([-0.25, 0.45]), np.array([0.25, 0.75])
+
+
+def weights_msg(version: int, actor_scale: float = 1.0, nan: bool = False) -> Weights:
+    agent = RIGAgent(default_config("reacher", replay_capacity=1000))
+    with torch.no_grad():
+        last = agent.td3.actor.net[-2] if isinstance(agent.td3.actor.net[-1], torch.nn.Tanh) else agent.td3.actor.net[-1]
+        last.weight.mul_(actor_scale)
+        if nan:
+            last.bias.fill_(float("nan"))
+    return Weights(kind="policy", version=version, safetensors=policy_bytes(agent, version))
+
+
+def test_policy_never_sends_unsafe_commands(probe, ros_env, tmp_path):
+    node = probe.node
+    pubs = {
+        "weights": node.create_publisher(Weights, "/trainer/weights", LATCHED),
+        "goal": node.create_publisher(Goal, "/episode/goal", LATCHED),
+        "estop": node.create_publisher(Bool, "/estop", LATCHED),
+        "latent": node.create_publisher(Latent, "/perception/latent", 10),
+        "pose": node.create_publisher(PoseStamped, "/robot/ee_pose", 10),
+    }
+    probe.listen("/robot/ee_velocity_cmd", TwistStamped)
+    probe.listen("/policy/status", String)
+    procs = start_nodes("sim_pusher.yaml", {"policy_node": {"kp": 20.0, "exploration_sigma": 0.0}}, ros_env, tmp_path,
+                        only=["policy_node"])
+    state = {"z": np.zeros(4, np.float32), "pos": np.array([0.0, 0.6]), "send": True}
+
+    def feed() -> None:
+        now = node.get_clock().now().to_msg()
+        if state["send"]:
+            latent = Latent(vae_version=1, z=state["z"].tolist(), logvar=[0.0] * 4)
+            latent.header.stamp = now
+            pubs["latent"].publish(latent)
+        pose = PoseStamped()
+        pose.header.stamp = now
+        pose.pose.position.x, pose.pose.position.y = float(state["pos"][0]), float(state["pos"][1])
+        pubs["pose"].publish(pose)
+
+    node.create_timer(0.1, feed)
+
+    def reasons_since(t0: float) -> set[str]:
+        return {json.loads(m.data)["reason"] for t, m in probe.timed("/policy/status") if t > t0}
+
+    def commands_since(t0: float) -> np.ndarray:
+        return np.array([[m.twist.linear.x, m.twist.linear.y] for t, m in probe.timed("/robot/ee_velocity_cmd") if t > t0])
+
+    try:
+        probe.wait_count("/policy/status", 3, 30)
+        assert "no goal" in reasons_since(0) or "no weights" in reasons_since(0)
+        goal = Goal(episode=1, horizon=0, source="imagined", latent=[0.0] * 4, has_target=True)
+        goal.target.x, goal.target.y = 5.0, -5.0  # far outside the workspace, with kp = 20: huge P term
+        goal.header.stamp = node.get_clock().now().to_msg()
+        pubs["goal"].publish(goal)
+        pubs["weights"].publish(weights_msg(1, actor_scale=1000.0))  # saturated actor
+        probe.wait_for(lambda: "" in reasons_since(0), 20, "policy acting")
+        t0 = time.monotonic()
+        time.sleep(1.0)
+        v = commands_since(t0)
+        assert len(v) >= 8 and np.all(np.isfinite(v)) and np.abs(v).max() <= MAX_SPEED + 1e-9
+        assert np.abs(v).max() > 0.1
+        # At the box edge the command never pushes further out.
+        state["pos"] = np.array([0.25, 0.45])
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        time.sleep(0.6)
+        v = commands_since(t0)
+        nxt = state["pos"] + v * 0.1
+        assert np.all(nxt >= LOW - 1e-9) and np.all(nxt <= HIGH + 1e-9)
+        state["pos"] = np.array([0.0, 0.6])
+
+        # NaN latent → zero.
+        state["z"] = np.full(4, np.nan, np.float32)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        time.sleep(0.6)
+        assert np.all(commands_since(t0) == 0) and reasons_since(t0) == {"non-finite latent or goal"}
+        state["z"] = np.zeros(4, np.float32)
+
+        # NaN weights → zero, never NaN on the wire.
+        pubs["weights"].publish(weights_msg(2, nan=True))
+        probe.wait_for(lambda: "non-finite action" in reasons_since(time.monotonic() - 0.3), 10, "NaN weights refused")
+        t0 = time.monotonic()
+        time.sleep(0.5)
+        assert np.all(commands_since(t0) == 0)
+        pubs["weights"].publish(weights_msg(3, actor_scale=1000.0))
+        probe.wait_for(lambda: "" in reasons_since(time.monotonic() - 0.3), 10, "acting again")
+
+        # Latents stop → zero velocity within 0.3 s of the last one.
+        state["send"] = False
+        stopped_at = time.monotonic()
+        time.sleep(0.8)
+        zero = [t for t, m in probe.timed("/robot/ee_velocity_cmd")
+                if t > stopped_at and m.twist.linear.x == 0 and m.twist.linear.y == 0]
+        print(f"zero velocity {(zero[0] - stopped_at) * 1000:.0f} ms after the latents stopped")
+        assert zero and zero[0] - stopped_at <= 0.3
+        state["send"] = True
+        probe.wait_for(lambda: "" in reasons_since(time.monotonic() - 0.3), 10, "acting again")
+
+        # E-stop → zero.
+        pubs["estop"].publish(Bool(data=True))
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        time.sleep(0.5)
+        assert np.all(commands_since(t0) == 0) and reasons_since(t0) == {"e-stop"}
+    finally:
+        codes = stop_all(procs)
+    assert codes["policy_node"] == 0, procs["policy_node"].output()[-3000:]
