@@ -9,7 +9,9 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{package_name}"]),
         (f"share/{package_name}", ["package.xml"]),
+        (f"share/{package_name}/config", ["config/sim_node.yaml"]),
     ],
+    entry_points={"console_scripts": ["sim_node = sawyer_sim.sim_node:main"]},
     package_data={package_name: ["assets/*.xml"]},
     include_package_data=True,
     install_requires=["setuptools"],

@@ -33,7 +33,7 @@ class PolicyNode(Node):
         self.p = declare_parameters(self, {
             "control_period": (0.1, "control period (s)", (0.001, 10.0)),
             "trigger": ("timer", "timer: act every control period; latent: act on each new latent (lock-step)", None),
-            "stale_periods": (2.5, "latents older than this many periods give zero velocity (checked 5x per period)", (0.5, 100.0)),
+            "stale_periods": (2.5, "zero velocity on latents older than this many periods (checked 5x a period)", (0.5, 100.0)),
             "max_speed": (0.25, "speed limit per axis (m/s); actor output 1 maps to it", (0.0, 2.0)),
             "kp": (0.0, "P-controller gain toward the goal's Cartesian target (1/s)", (0.0, 20.0)),
             "workspace_low": ([-0.25, 0.45], "workspace box lower corner x, y (m)", None),
