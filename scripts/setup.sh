@@ -36,3 +36,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 else
   log "Python packages up to date"
 fi
+
+# 3. The ROS 2 layer: Kilted wheels, device libraries, colcon build of ros2_ws.
+bash "$root/scripts/setup_ros.sh"

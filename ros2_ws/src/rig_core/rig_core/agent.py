@@ -5,6 +5,8 @@ Environment-free: the in-process loop (`loop.py`) and the ROS trainer node both 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -16,6 +18,8 @@ from rig_core.replay import ImageReplayBuffer
 from rig_core.rewards import compute_reward
 from rig_core.td3 import TD3, Batch
 from rig_core.vae import ConvVAE, train_vae
+
+OnBatch = Callable[[int, dict[str, float]], None]
 
 
 class RIGAgent:
@@ -44,7 +48,7 @@ class RIGAgent:
         """Imagined goals from the VAE prior (RIG §4.1)."""
         return self.vae.sample_prior(n, self.torch_rng)
 
-    def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch=None) -> dict[str, float]:
+    def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch: OnBatch | None = None) -> dict[str, float]:
         """Train the VAE on `frames`, refit the goal prior, re-encode the replay buffer."""
         frames = check_frames(frames, self.config.image_size)
         if self.vae_version == 0:
@@ -57,7 +61,7 @@ class RIGAgent:
         self.vae_version += 1
         return stats
 
-    def train_vae_on_replay(self, n_batches: int, on_batch=None) -> dict[str, float]:
+    def train_vae_on_replay(self, n_batches: int, on_batch: OnBatch | None = None) -> dict[str, float]:
         """Online VAE training on replay frames (RIG §4.4), then refit the prior and re-encode."""
         frames = self.buffer.frames[: self.buffer.stored_frame_count()]
         return self.pretrain_vae(frames, n_batches, on_batch)

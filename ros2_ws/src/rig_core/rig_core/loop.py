@@ -85,13 +85,15 @@ def run_rig(
                 if len(agent.buffer) >= config.td3.batch_size:
                     agent.train(config.td3.updates_per_step)
                 if config.vae.online_every and step % config.vae.online_every == 0:
-                    bar.update(0, "online VAE")
-                    agent.train_vae_on_replay(config.vae.online_batches)
+                    agent.train_vae_on_replay(config.vae.online_batches, on_batch=online_vae_progress)
                 if step % config.eval_every == 0 or step == config.total_steps:
                     record_eval()
                 if checkpoint_every and step % checkpoint_every == 0:
                     checkpoint()
             bar.update(1)
+
+    def online_vae_progress(i: int, _stats: dict[str, float]) -> None:
+        bar.update(0, f"online VAE {i + 1}/{config.vae.online_batches}")
 
     def record_eval() -> EvalResult:
         result = evaluate(eval_env, goals, agent.act, _encoder(agent), seed=config.eval_seed)
@@ -108,8 +110,10 @@ def run_rig(
     timings["exploration_s"] = time.monotonic() - t0
     t0 = time.monotonic()
     if agent.vae_version == 0:  # 2. VAE pre-training on the exploration frames
-        bar.update(0, "VAE pre-training")
-        agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], config.vae.pretrain_batches)
+        n = config.vae.pretrain_batches
+        agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], n,
+                           on_batch=lambda i, stats: bar.update(0, f"VAE pre-training {i + 1}/{n} "
+                                                                   f"loss {stats['vae/loss']:.1f}"))
         random_baseline = evaluate(eval_env, goals, random_policy(config.seed), _encoder(agent),
                                    seed=config.eval_seed).final
         record_eval()
