@@ -46,3 +46,13 @@ def test_delayed_actor_and_target_updates():
     assert not all(torch.equal(a, b) for a, b in zip(actor_before, agent.actor.parameters(), strict=True))
     for target, online, old in zip(agent.critic_target.parameters(), agent.critic.parameters(), target_before, strict=True):
         torch.testing.assert_close(target, old + 0.01 * (online - old))
+
+
+def test_actor_gradient_skips_the_critic_weights():
+    from rig_core.networks import TwinCritic
+
+    critic = TwinCritic(6, 2, (32, 16))
+    obs, action = torch.randn(5, 6), torch.randn(5, 2, requires_grad=True)
+    torch.testing.assert_close(critic.q1_frozen(obs, action), critic(obs, action)[0])
+    critic.q1_frozen(obs, action).sum().backward()
+    assert action.grad is not None and all(p.grad is None for p in critic.parameters())

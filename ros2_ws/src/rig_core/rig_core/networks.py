@@ -56,6 +56,18 @@ class TwinCritic(nn.Module):
         sizes = [obs_dim + action_dim, *hidden, 1]
         self.layers = nn.ModuleList(EnsembleLinear(n, sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1))
 
+    def q1_frozen(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Q1 alone with the critic's weights detached: gradients flow to the action only.
+
+        The actor update needs just this (TD3 §4.2); it skips Q2 and the critic's weight gradients.
+        """
+        x = torch.cat([obs, action], dim=-1)
+        for i, layer in enumerate(self.layers):
+            x = torch.addmm(layer.bias[0].detach(), x, layer.weight[0].detach())
+            if i < len(self.layers) - 1:
+                x = F.relu(x)
+        return x.squeeze(-1)
+
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         x = torch.cat([obs, action], dim=-1).unsqueeze(0).expand(self.n, -1, -1)
         for i, layer in enumerate(self.layers):

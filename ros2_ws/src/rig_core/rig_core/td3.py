@@ -71,12 +71,10 @@ class TD3:
         self.updates += 1
         stats = {"td3/critic_loss": critic_loss.detach()}
         if self.updates % cfg.policy_delay == 0:
-            actor_q = self.critic(batch.obs, self.actor(batch.obs))[0]
-            actor_loss = -actor_q.mean()
+            actor_loss = -self.critic.q1_frozen(batch.obs, self.actor(batch.obs)).mean()
             self.actor_optim.zero_grad(set_to_none=True)
             actor_loss.backward()
             self.actor_optim.step()
-            self.critic_optim.zero_grad(set_to_none=True)  # drop the actor loss's critic grads
             with torch.no_grad():
                 for target_params, params in self._pairs:
                     torch._foreach_lerp_(target_params, params, cfg.tau)
