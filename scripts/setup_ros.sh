@@ -10,8 +10,8 @@ py="$venv/bin/python"
 log() { printf '[setup_ros] %s\n' "$*" >&2; }
 [ -x "$py" ] || { echo "[setup_ros] $venv missing: run scripts/setup.sh first" >&2; exit 1; }
 
-# 1. Debian packages: HID for pyspacemouse, libusb for pyrealsense2.
-apt_pkgs=(libhidapi-hidraw0 libusb-1.0-0)
+# 1. Debian packages: HID for pyspacemouse, libusb for pyrealsense2, a C/C++ toolchain for the rosidl build.
+apt_pkgs=(libhidapi-hidraw0 libusb-1.0-0 cmake g++ make)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
