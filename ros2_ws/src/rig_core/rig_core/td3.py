@@ -54,8 +54,8 @@ class TD3:
         tensor = torch.as_tensor(obs, dtype=torch.float32)
         return self.actor(tensor).numpy()
 
-    def update(self, batch: Batch) -> dict[str, float]:
-        """One TD3 gradient step (critic every call; actor and targets every `policy_delay`)."""
+    def critic_step(self, batch: Batch, regularizer: torch.Tensor | None = None) -> torch.Tensor:
+        """Twin-critic regression onto the clipped double-Q target with target-policy smoothing."""
         cfg = self.config
         with torch.no_grad():
             noise = (torch.randn_like(batch.action) * cfg.target_noise).clamp_(
@@ -65,19 +65,29 @@ class TD3:
             target = batch.reward + cfg.gamma * (1.0 - batch.done) * target_q
         q = self.critic(batch.obs, batch.action)
         critic_loss = (q - target).pow(2).mean(1).sum()  # MSE of each of the twin critics, summed
+        if regularizer is not None:
+            critic_loss = critic_loss + regularizer
         self.critic_optim.zero_grad(set_to_none=True)
         critic_loss.backward()
         self.critic_optim.step()
         self.updates += 1
-        stats = {"td3/critic_loss": critic_loss.detach()}
-        if self.updates % cfg.policy_delay == 0:
+        return critic_loss.detach()
+
+    def actor_step(self, actor_loss: torch.Tensor) -> None:
+        """Apply an actor loss, then Polyak-average both target networks."""
+        self.actor_optim.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.actor_optim.step()
+        with torch.no_grad():
+            for target_params, params in self._pairs:
+                torch._foreach_lerp_(target_params, params, self.config.tau)
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One TD3 gradient step (critic every call; actor and targets every `policy_delay`)."""
+        stats = {"td3/critic_loss": self.critic_step(batch)}
+        if self.updates % self.config.policy_delay == 0:
             actor_loss = -self.critic.q1_frozen(batch.obs, self.actor(batch.obs)).mean()
-            self.actor_optim.zero_grad(set_to_none=True)
-            actor_loss.backward()
-            self.actor_optim.step()
-            with torch.no_grad():
-                for target_params, params in self._pairs:
-                    torch._foreach_lerp_(target_params, params, cfg.tau)
+            self.actor_step(actor_loss)
             stats["td3/actor_loss"] = actor_loss.detach()
         return stats
 

@@ -54,37 +54,19 @@ class TD3BC(TD3):
     def update(self, batch: Batch) -> dict[str, float]:
         """One step: TD3 critic; every `policy_delay` steps the Eq. 18 actor step and Polyak targets."""
         cfg = self.config
-        with torch.no_grad():  # TD3 target: clipped double Q with target-policy smoothing
-            noise = (torch.randn_like(batch.action) * cfg.target_noise).clamp_(
-                -cfg.target_noise_clip, cfg.target_noise_clip)
-            next_action = (self.actor_target(batch.next_obs) + noise).clamp_(-1.0, 1.0)
-            target_q = self.critic_target(batch.next_obs, next_action).min(0).values
-            target = batch.reward + cfg.gamma * (1.0 - batch.done) * target_q
-        q = self.critic(batch.obs, batch.action)
-        critic_loss = (q - target).pow(2).mean(1).sum() + cfg.l2_reg * _l2(self.critic)
-        self.critic_optim.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.critic_optim.step()
-        self.updates += 1
-        stats = {"td3_bc/critic_loss": critic_loss.detach()}
+        stats = {"td3_bc/critic_loss": self.critic_step(batch, cfg.l2_reg * _l2(self.critic))}
         if self.updates % cfg.policy_delay == 0:
             is_demo = getattr(batch, "is_demo", None)
             is_demo = torch.ones_like(batch.reward) if is_demo is None else is_demo
             action = self.actor(batch.obs)
-            q_policy = self.critic(batch.obs, action)[0]
+            q_policy = self.critic.q1_frozen(batch.obs, action)
             with torch.no_grad():  # thesis §5.4.3: BC only where Q(s, a_demo) > Q(s, π(s)), Q1 as in the actor loss
-                q_demo = self.critic(batch.obs, batch.action)[0]
+                q_demo = self.critic.q1_frozen(batch.obs, batch.action)
                 mask = q_filter_mask(q_demo, q_policy, is_demo) if cfg.q_filter else is_demo
             bc = ((action - batch.action).pow(2).sum(-1) * mask).sum() / is_demo.sum().clamp(min=1.0)
             # thesis §5.4.2 Eq. 18: λ1 ∇J − λ2 ∇L_BC (J maximised, L_BC minimised)
             actor_loss = cfg.rl_weight * -q_policy.mean() + cfg.bc_weight * bc + cfg.l2_reg * _l2(self.actor)
-            self.actor_optim.zero_grad(set_to_none=True)
-            actor_loss.backward()
-            self.actor_optim.step()
-            self.critic_optim.zero_grad(set_to_none=True)  # drop the actor loss's critic grads
-            with torch.no_grad():
-                for target_params, params in self._pairs:
-                    torch._foreach_lerp_(target_params, params, cfg.tau)
+            self.actor_step(actor_loss)
             stats |= {"td3_bc/actor_loss": actor_loss.detach(), "td3_bc/bc_loss": bc.detach(),
                       "td3_bc/q_filter_rate": mask.sum() / is_demo.sum().clamp(min=1.0)}
         return stats
