@@ -1,11 +1,15 @@
 """Graph benchmarks, all nodes as separate processes over DDS on this machine:
 
-1. realtime sim graph with the trainer training: 10 Hz loop period error p50/p99/max (from the command
-   stamps the policy takes at each tick) and camera-frame-to-command latency p50/p99 (image stamp → the
-   command's arrival, via /policy/status);
+1. realtime sim graph with the trainer training flat out: 10 Hz loop period error p50/p99/max (from the
+   command stamps the policy takes at each tick) and camera-frame-to-command latency p50/p99 (image stamp
+   → the command's arrival, via /policy/status). Two variants, one after the other:
+   "executor" = the loop on an rclpy timer, trainer only niced (the first design);
+   "thread" = the shipped defaults: own control thread on absolute monotonic deadlines, SCHED_FIFO when
+   permitted, trainer's training thread under SCHED_IDLE;
 2. lock-step reacher graph: env steps per second through the graph vs the in-process env (ratio).
 
-    source scripts/ros_env.sh && python benchmarks/bench_graph.py [--seconds 60]
+    source scripts/ros_env.sh && python benchmarks/bench_graph.py [--seconds 60] [--only realtime|lockstep]
+        [--variant executor|thread|both]
 """
 
 from __future__ import annotations
@@ -37,12 +41,22 @@ def pct(values: list[float]) -> str:
     return f"p50 {np.percentile(a, 50):.3f} / p99 {np.percentile(a, 99):.3f} / max {a.max():.3f} ms (n={len(a)})"
 
 
-def realtime(seconds: float, domain: int, tmp: Path) -> None:
+VARIANTS = {
+    "executor": {"policy_node": {"control_loop": "executor", "realtime_priority": 0}, "trainer_node": {"sched_idle": False}},
+    "thread": {},  # the defaults in the config files
+}
+
+
+def realtime(seconds: float, domain: int, tmp: Path, variant: str) -> None:
     env = {**ROS_ENV, "ROS_DOMAIN_ID": str(domain), "ROS_LOG_DIR": str(tmp / "log")}
     overrides = {"sim_node": {"env": "reacher"}, "episode_node": {"horizon": 50},
                  "trainer_node": {"env": "reacher", "exploration_steps": 50, "vae_pretrain_batches": 200,
                                   "publish_every": 200, "replay_capacity": 5000, "checkpoint_dir": "",
                                   "updates_per_step": 1000.0}}  # train flat out: the worst case for the loop
+    for node, params in VARIANTS[variant].items():
+        overrides.setdefault(node, {}).update(params)
+    load = os.getloadavg()
+    print(f"[{variant}] load average before: {load[0]:.2f} (1 min), {os.cpu_count()} CPUs")
     probe = Probe(domain)
     probe.listen("/robot/ee_velocity_cmd", TwistStamped)
     probe.listen("/policy/status", String)
@@ -52,6 +66,7 @@ def realtime(seconds: float, domain: int, tmp: Path) -> None:
     procs = start_nodes("sim_pusher.yaml", overrides, env, tmp)
     try:
         probe.wait_for(lambda: any(m.version >= 3 for m in probe.messages("/trainer/weights")), 120, "trained weights")
+        first = probe.messages("/trainer/weights")[-1]
         t0 = time.monotonic()
         time.sleep(seconds)
         cmds = [(t, m) for t, m in probe.timed("/robot/ee_velocity_cmd") if t > t0]
@@ -66,9 +81,11 @@ def realtime(seconds: float, domain: int, tmp: Path) -> None:
             if t > t0 and s["reason"] == "" and s["tick_ns"] in arrivals:
                 latency.append((arrivals[s["tick_ns"]] + wall_offset - s["image_ns"] / 1e9) * 1000)
         weights = probe.messages("/trainer/weights")
-        print(f"trainer: weights version {weights[-1].version}, {weights[-1].grad_steps} gradient steps")
-        print(f"10 Hz loop period error while training: {pct(error.tolist())}")
-        print(f"camera frame → command arrival latency: {pct(latency)}")
+        steps = weights[-1].grad_steps - first.grad_steps
+        print(f"[{variant}] trainer: weights version {weights[-1].version}, {steps} gradient steps in the window "
+              f"({steps / seconds:.0f}/s)")
+        print(f"[{variant}] 10 Hz loop period error while training: {pct(error.tolist())}")
+        print(f"[{variant}] camera frame → command arrival latency: {pct(latency)}")
     finally:
         stop_all(procs)
         probe.close()
@@ -106,11 +123,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--only", choices=["realtime", "lockstep"], default=None)
+    parser.add_argument("--variant", choices=[*VARIANTS, "both"], default="both", help="control-loop variant(s)")
     args = parser.parse_args()
     domain = 60 + os.getpid() % 30
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "realtime"):
-            realtime(args.seconds, domain, Path(tmp) / "rt")
+            for variant in (VARIANTS if args.variant == "both" else [args.variant]):
+                realtime(args.seconds, domain, Path(tmp) / f"rt-{variant}", variant)
+                domain += 1
         if args.only in (None, "lockstep"):
             lockstep(min(args.seconds, 30.0), domain + 1, Path(tmp) / "ls")
 

@@ -2,17 +2,26 @@
 
 Each tick: action = residual TD3 actor(z, z_g) (+ OU exploration noise) scaled to m/s, plus the
 P-controller −kp (x − x*) toward the goal's optional Cartesian target, then clipped to the workspace box
-and speed limit (rig_core.ros_glue). Zero velocity on a stale latent (> `stale_periods` control periods),
+and speed limit (rig_core.residual). Zero velocity on a stale latent (> `stale_periods` control periods),
 NaN anywhere, missing weights, no goal, or e-stop; the SpaceMouse overrides the policy while its button is
 held (steps marked as demos). New weights are deserialized off the loop and swapped in between ticks.
 Publishes the command, an ExperienceStep per step, and a JSON status line per tick (/policy/status).
-In lock-step (`trigger: latent`) it acts once per new latent instead of on a timer.
+Goals with source "eval" (held-out evaluation goals) run the deterministic policy and are not experience.
+
+Timing (`trigger: timer`): the loop runs in its own thread on an absolute monotonic deadline schedule
+(clock_nanosleep, TIMER_ABSTIME), SCHED_FIFO when permitted, with the stale-latent watchdog in the four
+sub-slots between ticks; the executor thread only takes messages in. In lock-step (`trigger: latent`) it
+acts once per new latent instead, from the executor, and sends a command only when it consumed an
+episode's latent (every command advances the sim one step; between episodes the graph waits for a reset).
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 import threading
+import time
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
@@ -22,9 +31,15 @@ from std_msgs.msg import Bool, String
 
 from rig_core.errors import RigError
 from rig_core.noise import OUNoise
-from rig_core.ros_glue import PolicyWeights, SafetyLimits, load_policy_weights, residual_velocity, safe_velocity
+from rig_core.residual import SafetyLimits, residual_velocity, safe_velocity
+from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
 from rig_policy.ros_common import COMMAND_QOS, LATCHED_QOS, STREAM_QOS, declare_parameters, run_node, stamp_ns
+from rig_policy.scheduling import DeadlineClock, make_realtime
+
+WATCHDOG_SLOTS = 5  # watchdog checks per control period (the tick is slot 0)
+# Lock-step: ticks blocked for these reasons consumed no episode latent, so they send no command.
+IDLE_REASONS = ("no goal", "no weights", "no latent", "no new latent", "latent older than the episode", "episode done")
 
 
 class PolicyNode(Node):
@@ -42,10 +57,15 @@ class PolicyNode(Node):
             "exploration_theta": (0.15, "OU exploration noise theta", (0.0, 1.0)),
             "teleop_timeout": (0.3, "teleop messages older than this (s) do not override", (0.0, 5.0)),
             "seed": (0, "exploration noise seed", (0, 2**31 - 1)),
+            "control_loop": ("thread", "timer trigger: 'thread' (own thread, absolute deadlines) or 'executor' "
+                             "(rclpy timers, for comparison)", None),
+            "realtime_priority": (50, "SCHED_FIFO priority of the control thread (0: default scheduler)", (0, 99)),
         })
         p = self.p
         if p.trigger not in ("timer", "latent"):
             raise RuntimeError(f"policy_node: trigger must be 'timer' or 'latent', got {p.trigger!r}")
+        if p.control_loop not in ("thread", "executor"):
+            raise RuntimeError(f"policy_node: control_loop must be 'thread' or 'executor', got {p.control_loop!r}")
         self.limits = SafetyLimits(tuple(p.workspace_low), tuple(p.workspace_high), p.max_speed, p.control_period)
         self.noise = OUNoise(2, p.exploration_theta, p.exploration_sigma, np.random.default_rng(p.seed))
         self.weights: PolicyWeights | None = None
@@ -69,9 +89,20 @@ class PolicyNode(Node):
         self.create_subscription(TwistStamped, "/teleop/twist", lambda m: setattr(self, "teleop_twist", m), 10)
         self.create_subscription(Joy, "/teleop/joy", self.on_joy, 10)
         self.moving = False
-        if p.trigger == "timer":
+        self._state_lock = threading.Lock()  # the control thread vs. the executor's callbacks
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if p.trigger == "timer" and p.control_loop == "executor":
             self.create_timer(p.control_period, self.tick)
-            self.create_timer(p.control_period / 5, self.watchdog)
+            self.create_timer(p.control_period / WATCHDOG_SLOTS, self.watchdog)
+        elif p.trigger == "timer":
+            sys.setswitchinterval(0.0002)  # the control thread gets the GIL within 0.2 ms of waking
+            if p.realtime_priority > 1:
+                # This (executor) thread and the weight loaders it starts share the GIL with the control
+                # thread: one of them preempted by the trainer while holding it would stall the tick.
+                make_realtime(p.realtime_priority - 1)
+            self._thread = threading.Thread(target=self.control_loop, name="control", daemon=True)
+            self._thread.start()
 
     # ---- inputs --------------------------------------------------------------------------------
     def on_weights(self, msg: Weights) -> None:
@@ -98,8 +129,9 @@ class PolicyNode(Node):
 
     def on_goal(self, msg: Goal) -> None:
         if self.goal is None or msg.episode != self.goal.episode:
-            self.goal, self.t, self.episode_active = msg, 0, True
-            self.noise.reset()
+            with self._state_lock:
+                self.goal, self.t, self.episode_active = msg, 0, True
+                self.noise.reset()
             if self.p.trigger == "latent" and self.latent is not None:
                 self.tick()
 
@@ -109,6 +141,44 @@ class PolicyNode(Node):
             self.tick()
 
     # ---- the loop ------------------------------------------------------------------------------
+    def control_loop(self) -> None:
+        """Tick at t0 + k·period on the monotonic clock; watchdog checks in the sub-slots between ticks."""
+        why_not = make_realtime(self.p.realtime_priority)
+        log = self.get_logger()
+        if why_not:
+            log.warn(f"control thread on the default scheduler: {why_not}")
+        else:
+            log.info(f"control thread SCHED_FIFO priority {self.p.realtime_priority}")
+        # Python's cyclic GC runs in whichever thread allocates and holds the GIL throughout: run it here,
+        # in the slot after a tick, instead (existing objects frozen out of it).
+        gc.freeze()
+        gc.disable()
+        clock = DeadlineClock(self.p.control_period / WATCHDOG_SLOTS, time.monotonic_ns())
+        slot, skipped, ticks = 0, 0, 0
+        while not self._stop.is_set() and self.context.ok():
+            clock.wait()
+            try:
+                if clock.skipped != skipped:  # overran a whole sub-slot: restart the cycle with a tick
+                    log.warn(f"control loop overran by {clock.skipped - skipped} sub-slot(s)", throttle_duration_sec=5.0)
+                    skipped, slot = clock.skipped, 0
+                if slot == 0:
+                    self.tick()
+                    ticks += 1
+                else:
+                    self.watchdog()
+                    if slot == 1:
+                        gc.collect(2 if ticks % 600 == 0 else 0)
+            except Exception as err:  # never let the loop die: hold still and go on
+                log.error(f"control tick failed: {type(err).__name__}: {err}", throttle_duration_sec=1.0)
+                if self.context.ok():
+                    self.publish_command(np.zeros(2), self.get_clock().now().nanoseconds)
+            slot = (slot + 1) % WATCHDOG_SLOTS
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+
     def teleop_active(self, now: int) -> bool:
         timeout = int(self.p.teleop_timeout * 1e9)
         return (self.teleop_held_at is not None and now - self.teleop_held_at <= timeout
@@ -139,15 +209,20 @@ class PolicyNode(Node):
         return ""
 
     def tick(self) -> None:
-        now = self.get_clock().now().nanoseconds
+        with self._state_lock:
+            self._tick(self.get_clock().now().nanoseconds)
+
+    def _tick(self, now: int) -> None:
         with self._incoming_lock:
             if self._incoming is not None:
                 self.weights, self._incoming = self._incoming, None
         reason = self.blocked(now)
         velocity, action, is_demo = np.zeros(2), np.zeros(2, np.float32), False
         position = np.array([self.pose.pose.position.x, self.pose.pose.position.y]) if self.pose else None
+        evaluating = self.goal is not None and self.goal.source == "eval"
         if not reason and self.goal.horizon and self.t >= self.goal.horizon:
-            self.publish_step(is_demo=False, action=[], is_last=True)  # final observation of the episode
+            if not evaluating:
+                self.publish_step(is_demo=False, action=[], is_last=True)  # final observation of the episode
             self.episode_active = False
             reason = "episode done"
         elif not reason:
@@ -156,16 +231,18 @@ class PolicyNode(Node):
                 velocity, is_demo = np.array([tw.x, tw.y]), True
             else:
                 residual = self.weights.act(np.asarray(self.latent.z, np.float32), np.asarray(self.goal.latent, np.float32))
-                residual = np.clip(residual + self.noise.sample(), -1.0, 1.0)
+                residual = np.clip(residual if evaluating else residual + self.noise.sample(), -1.0, 1.0)
                 target = np.array([self.goal.target.x, self.goal.target.y]) if self.goal.has_target else None
                 velocity = residual_velocity(residual, self.p.max_speed, position, target, self.p.kp)
             if not np.all(np.isfinite(velocity)):
                 reason, velocity = "non-finite action", np.zeros(2)
             velocity = safe_velocity(velocity, position, self.limits)
             action = (velocity / max(self.p.max_speed, 1e-9)).astype(np.float32)
-        self.publish_command(velocity, now)
+        if not (self.p.trigger == "latent" and reason in IDLE_REASONS):
+            self.publish_command(velocity, now)
         if not reason:
-            self.publish_step(is_demo, action.tolist(), is_last=False)
+            if not evaluating:
+                self.publish_step(is_demo, action.tolist(), is_last=False)
             self.t += 1
         if self.latent is not None:
             self.last_latent_ns = stamp_ns(self.latent.header.stamp)
@@ -177,8 +254,9 @@ class PolicyNode(Node):
     def watchdog(self) -> None:
         """Between ticks: stop the arm as soon as the latent goes stale or e-stop engages."""
         now = self.get_clock().now().nanoseconds
-        if self.moving and self.blocked(now) in ("stale latent", "e-stop"):
-            self.publish_command(np.zeros(2), now)
+        with self._state_lock:
+            if self.moving and self.blocked(now) in ("stale latent", "e-stop"):
+                self.publish_command(np.zeros(2), now)
 
     def publish_command(self, velocity: np.ndarray, now: int) -> None:
         self.moving = bool(np.any(velocity))

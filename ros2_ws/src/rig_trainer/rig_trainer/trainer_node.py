@@ -4,15 +4,14 @@ Experience steps from the policy go into the image replay (rig_core); a training
 after `exploration_steps`, then runs TD3 on relabeled batches (`updates_per_step` per received step) and
 publishes versioned actor + VAE weights every `publish_every` gradient steps (reliable, transient-local,
 safetensors bytes). It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
-resumes from the checkpoint after a restart. It runs niced with one torch thread so the 10 Hz loop on the
-same machine is not starved.
+resumes from the checkpoint after a restart. It keeps off the 10 Hz loop's cores: one torch thread, niced,
+the training thread under SCHED_IDLE (it gets only cycles nobody else wants), optionally pinned to `cpus`.
 """
 
 from __future__ import annotations
 
 import collections
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from rig_core.errors import RigError
 from rig_core.ros_glue import EpisodeAssembler
 from rig_interfaces.msg import ExperienceStep, Weights
 from rig_policy.ros_common import LATCHED_QOS, STREAM_QOS, declare_parameters, run_node
+from rig_policy.scheduling import make_background
 
 
 class _Stop(Exception):
@@ -50,11 +50,17 @@ class TrainerNode(Node):
             "checkpoint_dir": ("", "directory for checkpoints ('' = none); resumed from when present", None),
             "checkpoint_every": (60.0, "seconds between checkpoints", (1.0, 86400.0)),
             "nice": (10, "niceness added to this process (protects the control loop)", (0, 19)),
+            "sched_idle": (True, "run the training thread under SCHED_IDLE (Linux)", None),
+            "cpus": ("", "comma-separated CPUs the trainer may use ('' = any), e.g. '1'", None),
             "torch_threads": (1, "torch intra-op threads", (1, 64)),
             "seed": (0, "seed", (0, 2**31 - 1)),
         })
         p = self.p
-        os.nice(p.nice)
+        try:
+            cpus = [int(c) for c in p.cpus.split(",") if c.strip()]
+        except ValueError:
+            raise RuntimeError(f"trainer_node: cpus must be comma-separated integers, got {p.cpus!r}") from None
+        self.scheduling = make_background(p.nice, False, cpus)  # this thread; the training thread inherits it
         torch.set_num_threads(p.torch_threads)
         overrides = json.loads(p.config_overrides)
         for key, value in (("exploration_steps", p.exploration_steps), ("replay_capacity", p.replay_capacity)):
@@ -141,6 +147,9 @@ class TrainerNode(Node):
         return n
 
     def train_loop(self) -> None:
+        applied = self.scheduling + make_background(0, self.p.sched_idle, None)
+        self.get_logger().info(f"training thread: {', '.join(applied) or 'default scheduling'}, "
+                               f"{torch.get_num_threads()} torch thread(s)")
         cfg, buf = self.config, self.agent.buffer
         last_checkpoint = time.monotonic()
         try:
