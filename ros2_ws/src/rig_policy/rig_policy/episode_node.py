@@ -1,9 +1,18 @@
 """episode_node: runs episodes of `horizon` steps. Before each it calls the reset service (state reset in
 sim; a scripted reset motion on the arm's driver) and then publishes the episode's goal: a sample from
 the VAE prior (imagined, RIG §4.1), the encoding of a goal image file, or the current frame when the
-teleop goal button (Joy button 1) was pressed. An episode ends when the policy reports its last step."""
+teleop goal button (Joy button 1) was pressed. An episode ends when the policy reports its last step.
+
+/episode/run_until (UInt64, latched; 0 = no limit) holds it at the first episode boundary with at least
+that many env steps taken (an evaluator then drives the arm); its state is on /episode/state (latched
+JSON). With `wait_for_trainer` (lock-step) each reset waits until /trainer/metrics reports the trainer
+idle with every step so far trained on, as the in-process loop trains between steps. An episode with no
+step for `step_timeout` seconds (steady clock) is reset again.
+"""
 
 from __future__ import annotations
+
+import json
 
 import cv2
 import numpy as np
@@ -11,6 +20,7 @@ import torch
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
+from std_msgs.msg import String, UInt64
 
 from rig_core.errors import RigError
 from rig_core.ros_glue import PolicyWeights, load_policy_weights
@@ -30,6 +40,9 @@ class EpisodeNode(Node):
             "reset_timeout": (30.0, "seconds to wait for a reset before retrying", (0.1, 600.0)),
             "num_episodes": (0, "stop after this many episodes (0 = run forever)", (0, 10**9)),
             "seed": (0, "seed for goal sampling and env resets", (0, 2**31 - 1)),
+            "wait_for_trainer": (False, "lock-step: before each reset, wait for the trainer to be idle", None),
+            "trainer_timeout": (600.0, "seconds to wait for the trainer before going on anyway", (0.1, 86400.0)),
+            "step_timeout": (30.0, "seconds without a step before a running episode is reset again", (0.1, 3600.0)),
         })
         if self.p.goal_source not in ("imagined", "image", "teleop"):
             raise RuntimeError(f"episode_node: goal_source must be imagined, image or teleop, got {self.p.goal_source!r}")
@@ -37,11 +50,15 @@ class EpisodeNode(Node):
         self.weights: PolicyWeights | None = None
         self.latent: Latent | None = None
         self.teleop_goal: Latent | None = None
-        self.episode, self.state = 0, "idle"  # idle → resetting → running → resetting ...
-        self.reset_started = 0.0
+        self.episode, self.state = 0, "idle"  # idle → [waiting →] resetting → running → ... ; paused; finished
+        self.reset_started = self.last_step = self.waiting_since = 0.0
+        self.run_until, self.steps_sent, self.trainer_steps = 0, 0, -1
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.client = self.create_client(Reset, self.p.reset_service)
         self.goal_pub = self.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
+        self.state_pub = self.create_publisher(String, "/episode/state", LATCHED_QOS)
+        self.create_subscription(UInt64, "/episode/run_until", self.on_run_until, LATCHED_QOS)
+        self.create_subscription(String, "/trainer/metrics", self.on_metrics, 10)
         self.create_subscription(Weights, "/trainer/weights", self.on_weights, LATCHED_QOS)
         self.create_subscription(ExperienceStep, "/policy/experience", self.on_step, STREAM_QOS)
         self.create_subscription(Latent, "/perception/latent", lambda m: setattr(self, "latent", m), 10)
@@ -60,22 +77,69 @@ class EpisodeNode(Node):
             self.get_logger().info("teleop: current frame is the next episode's goal")
 
     def on_step(self, msg: ExperienceStep) -> None:
-        if self.state == "running" and msg.episode == self.episode and msg.is_last:
+        if self.state == "running" and msg.episode == self.episode:
+            self.last_step = self.now()
+            if len(msg.action):
+                self.steps_sent += 1
+            if msg.is_last:
+                self.next_episode()
+
+    @property
+    def paused(self) -> bool:
+        return self.run_until > 0 and self.steps_sent >= self.run_until
+
+    def on_run_until(self, msg: UInt64) -> None:
+        self.run_until = int(msg.data)
+        if self.paused and self.state in ("idle", "waiting"):
+            self.set_state("paused")
+        elif not self.paused and self.state == "paused":
+            self.next_episode()
+
+    def on_metrics(self, msg: String) -> None:
+        metrics = json.loads(msg.data)
+        if metrics.get("idle"):
+            self.trainer_steps = int(metrics["env_steps"])
+        if self.state == "waiting" and self.trainer_steps >= self.steps_sent:
+            self.start_reset()
+
+    def now(self) -> float:
+        return self.steady.now().nanoseconds / 1e9
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.state_pub.publish(String(data=json.dumps({"state": state, "episode": self.episode, "steps": self.steps_sent})))
+
+    def next_episode(self) -> None:
+        """After an episode: hold when paused, wait for the trainer in lock-step, else reset at once."""
+        if self.paused:
+            self.set_state("paused")
+        elif self.p.wait_for_trainer and self.trainer_steps < self.steps_sent:
+            self.waiting_since = self.now()
+            self.set_state("waiting")
+        else:
             self.start_reset()
 
     def watchdog(self) -> None:
-        now = self.steady.now().nanoseconds / 1e9
-        if self.state == "idle" and self.weights is not None and self.client.service_is_ready():
+        now = self.now()
+        if self.state == "idle" and not self.paused and self.weights is not None and self.client.service_is_ready():
             self.start_reset()
         elif self.state == "resetting" and now - self.reset_started > self.p.reset_timeout:
             self.get_logger().error(f"reset timed out after {self.p.reset_timeout:.0f} s: retrying")
             self.start_reset()
+        elif self.state == "waiting" and now - self.waiting_since > self.p.trainer_timeout:
+            self.get_logger().error(f"trainer not idle after {self.p.trainer_timeout:.0f} s "
+                                    f"({self.trainer_steps}/{self.steps_sent} steps trained on): going on")
+            self.start_reset()
+        elif self.state == "running" and now - self.last_step > self.p.step_timeout:
+            self.get_logger().error(f"no step in episode {self.episode} for {self.p.step_timeout:.0f} s: resetting")
+            self.start_reset()
 
     def start_reset(self) -> None:
         if self.p.num_episodes and self.episode >= self.p.num_episodes:
-            self.state = "finished"
+            self.set_state("finished")
             return
-        self.state, self.reset_started = "resetting", self.steady.now().nanoseconds / 1e9
+        self.set_state("resetting")
+        self.reset_started = self.now()
         seed = self.p.seed + self.episode + 1 if self.episode == 0 else -1
         self.client.call_async(Reset.Request(seed=seed)).add_done_callback(self.on_reset_done)
 
@@ -83,16 +147,19 @@ class EpisodeNode(Node):
         response = future.result()
         if response is None or not response.success:
             self.get_logger().error(f"reset failed: {getattr(response, 'message', 'no response')}")
-            self.state = "idle"
+            self.set_state("idle")
+            return
+        if self.state != "resetting":  # a late answer to a reset that timed out, or paused meanwhile
             return
         goal = self.make_goal()
         if goal is None:
-            self.state = "idle"
+            self.set_state("idle")
             return
         self.episode += 1
         goal.episode, goal.horizon, goal.header.stamp = self.episode, self.p.horizon, response.stamp
         self.goal_pub.publish(goal)
-        self.state = "running"
+        self.last_step = self.now()
+        self.set_state("running")
 
     def make_goal(self) -> Goal | None:
         w = self.weights

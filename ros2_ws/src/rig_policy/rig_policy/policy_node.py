@@ -128,6 +128,10 @@ class PolicyNode(Node):
         self.teleop_held_at = self.get_clock().now().nanoseconds if held else None
 
     def on_goal(self, msg: Goal) -> None:
+        if self.goal is not None and msg.episode == self.goal.episode and msg.horizon != self.goal.horizon:
+            with self._state_lock:  # the running episode re-sent with a new horizon ends there (demo_node)
+                self.goal.horizon = msg.horizon
+            return
         if self.goal is None or msg.episode != self.goal.episode:
             with self._state_lock:
                 self.goal, self.t, self.episode_active = msg, 0, True
@@ -244,7 +248,7 @@ class PolicyNode(Node):
             if not evaluating:
                 self.publish_step(is_demo, action.tolist(), is_last=False)
             self.t += 1
-        if self.latent is not None:
+        if self.latent is not None and (not reason or reason not in IDLE_REASONS[:-1]):  # this latent is used up
             self.last_latent_ns = stamp_ns(self.latent.header.stamp)
         status = {"tick_ns": now, "reason": reason, "t": self.t, "episode": self.goal.episode if self.goal else -1,
                   "image_ns": stamp_ns(self.latent.header.stamp) if self.latent else 0,

@@ -2,8 +2,9 @@
 
 Experience steps from the policy go into the image replay (rig_core); a training thread pre-trains the VAE
 after `exploration_steps`, then runs TD3 on relabeled batches (`updates_per_step` per received step) and
-publishes versioned actor + VAE weights every `publish_every` gradient steps (reliable, transient-local,
-safetensors bytes). It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
+publishes versioned actor + VAE weights every `publish_every` gradient steps and whenever it has caught up
+with the received steps (reliable, transient-local, safetensors bytes); /trainer/metrics says when it is
+idle, which lock-step episodes wait for. It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
 resumes from the checkpoint after a restart. It keeps off the 10 Hz loop's cores: one torch thread, niced,
 the training thread under SCHED_IDLE (it gets only cycles nobody else wants), optionally pinned to `cpus`.
 """
@@ -30,6 +31,7 @@ from rig_core.ros_glue import EpisodeAssembler
 from rig_interfaces.msg import ExperienceStep, Weights
 from rig_policy.ros_common import LATCHED_QOS, STREAM_QOS, declare_parameters, run_node
 from rig_policy.scheduling import make_background
+from rig_trainer import finetune
 
 
 class _Stop(Exception):
@@ -54,6 +56,8 @@ class TrainerNode(Node):
             "cpus": ("", "comma-separated CPUs the trainer may use ('' = any), e.g. '1'", None),
             "torch_threads": (1, "torch intra-op threads", (1, 64)),
             "seed": (0, "seed", (0, 2**31 - 1)),
+            "init_checkpoint": ("", "offline_train output to fine-tune from ('' = none; rig_trainer.finetune)", None),
+            "demo_bags": ("", "comma-separated bags whose steps go into the replay, demos flagged", None),
         })
         p = self.p
         try:
@@ -73,14 +77,19 @@ class TrainerNode(Node):
         overrides.setdefault("seed", p.seed)
         try:
             self.config = default_config(p.env, total_steps=10**9, **overrides)
+            if p.init_checkpoint:
+                self.config = finetune.finetune_config(self.config, p.init_checkpoint)
         except RigError as err:
             raise RuntimeError(f"trainer_node: {err}") from None
         self.agent = RIGAgent(self.config)
         self.assembler = EpisodeAssembler(self.agent.buffer)
         self.version, self.grad_steps, self.steps_at_pretrain = 0, 0, 0
+        self.published_at, self.idle_at = (-1, -1), -1  # (grad steps, VAE version) of the last weights; env steps
         self.checkpoint_dir = Path(p.checkpoint_dir) if p.checkpoint_dir else None
         if self.checkpoint_dir is not None and (self.checkpoint_dir / MODEL_FILE).is_file():
             self.resume()
+        elif p.init_checkpoint or p.demo_bags:
+            self.get_logger().info(finetune.start(self.agent, p.init_checkpoint, [b for b in p.demo_bags.split(",") if b]))
         self.queue: collections.deque[ExperienceStep] = collections.deque()
         self.stop = threading.Event()
         self.weights_pub = self.create_publisher(Weights, "/trainer/weights", LATCHED_QOS)
@@ -119,8 +128,13 @@ class TrainerNode(Node):
         if not self.context.ok():
             raise _Stop
         self.weights_pub.publish(msg)
+        self.published_at = self.grad_steps, self.agent.vae_version
+        self.publish_metrics(idle=False)
+
+    def publish_metrics(self, idle: bool) -> None:
+        """`idle`: every received step is trained on (the update budget is spent) and the latest weights are out."""
         metrics = {"version": self.version, "grad_steps": self.grad_steps, "env_steps": self.agent.buffer.env_steps,
-                   "transitions": len(self.agent.buffer), "vae_version": self.agent.vae_version}
+                   "transitions": len(self.agent.buffer), "vae_version": self.agent.vae_version, "idle": idle}
         self.metrics_pub.publish(String(data=json.dumps(metrics)))
 
     # ---- the training thread -------------------------------------------------------------------
@@ -169,6 +183,12 @@ class TrainerNode(Node):
                     if self.grad_steps // self.p.publish_every > before // self.p.publish_every:
                         self.publish_weights()
                 else:
+                    waiting_for_vae = self.agent.vae_version == 0 and buf.env_steps >= cfg.exploration_steps
+                    if not self.queue and not waiting_for_vae and buf.env_steps != self.idle_at:
+                        if self.published_at != (self.grad_steps, self.agent.vae_version):
+                            self.publish_weights()  # caught up: the policy gets what it has trained so far
+                        self.publish_metrics(idle=True)  # lock-step episodes wait for this (episode_node)
+                        self.idle_at = buf.env_steps
                     time.sleep(0.01)
                 if time.monotonic() - last_checkpoint > self.p.checkpoint_every:
                     self.save()

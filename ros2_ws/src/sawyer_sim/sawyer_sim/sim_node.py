@@ -1,7 +1,8 @@
 """sim_node: the MuJoCo Sawyer behind the arm's and camera's topics.
 
 In: /robot/ee_velocity_cmd (TwistStamped, m/s). Out: /camera/image_raw, /robot/ee_pose, /robot/joint_states,
-/sim/state (ground truth, evaluation only), /sim/reset (rig_interfaces/srv/Reset).
+/sim/state (ground truth, evaluation only), /sim/reset (rig_interfaces/srv/Reset; an optional goal_state
+sets the scene's goal, for held-out evaluation goals).
 Modes: "realtime" steps physics every control period on the wall clock with the latest command (zero when
 commands stop for `command_timeout`, like the arm's deadman); "lockstep" advances one control period per
 command received and publishes /clock, so every node on use_sim_time runs in simulated time.
@@ -107,7 +108,12 @@ class SimNode(Node):
         self.publish_observation()
 
     def on_reset(self, request: Reset.Request, response: Reset.Response) -> Reset.Response:
-        self.obs, self.info = self.env.reset(seed=int(request.seed) if request.seed >= 0 else None)
+        options = {"goal_state": np.asarray(request.goal_state, np.float64)} if len(request.goal_state) else None
+        try:
+            self.obs, self.info = self.env.reset(seed=int(request.seed) if request.seed >= 0 else None, options=options)
+        except ValueError as err:
+            response.success, response.message = False, str(err)
+            return response
         self.command, self.steps = np.zeros(2), 0
         if self.mode == "lockstep":
             self.advance_clock()

@@ -1,0 +1,374 @@
+"""The main job through the ROS graph: RIG trained by the node graph in lock-step, evaluated on held-out
+goal images through the same graph, written up with the same report as the in-process `rig run`.
+
+    source scripts/ros_env.sh
+    python -m rig_policy.graph_run --env reacher --steps 2000 --out runs/graph-reacher
+
+Every node of launch/sim_reacher_lockstep.yaml runs as its own process (sim, encoder, policy, episode,
+trainer); this process only watches and evaluates. The trainer gets the in-process run's configuration
+(`rig_core.config.default_config(env)` + --set overrides), and each lock-step episode waits for it to train
+on every step so far (`updates_per_step` per step, as `rig run` does between steps).
+
+Evaluation (at the end of VAE pre-training, every `eval_every` env steps and at the end), as in
+`rig_core.evaluate` but through the graph: the episode node is held (/episode/run_until), then for each
+held-out goal the sim is reset to the goal's scene (/sim/reset with goal_state), the goal image is encoded
+with the trainer's latest VAE and sent as an "eval" goal (deterministic policy, not experience), and the final
+distance is read from the sim's ground truth (/sim/state) at the episode's last observation. The goals
+are `make_goal_set(env, eval_goals, eval_seed)`, the same as the in-process run's; the random-policy
+baseline is measured in-process on the same goals (it does not depend on anything trained).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rclpy
+import yaml
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import String, UInt64
+
+from rig_core.config import RIGConfig, default_config
+from rig_core.errors import RigError
+from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make_goal_set, random_policy
+from rig_core.ros_glue import PolicyWeights, load_policy_weights
+from rig_interfaces.msg import Goal, SimState, Weights
+from rig_interfaces.srv import Reset
+from rig_policy.graph import Graph, load_graph, node_command
+from rig_policy.ros_common import LATCHED_QOS, stamp_ns
+
+EVAL_EPISODE_BASE = 1_000_000  # evaluation goals' episode numbers (training episodes count from 1)
+GRAPH_FILE = "sim_reacher_lockstep.yaml"
+
+
+class GraphError(RuntimeError):
+    pass
+
+
+def graph_path() -> Path:
+    """The installed graph (share/rig_policy/graphs), else the source tree's launch/ directory."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        installed = Path(get_package_share_directory("rig_policy")) / "graphs" / GRAPH_FILE
+        if installed.is_file():
+            return installed
+    except (ImportError, LookupError):
+        pass
+    return Path(__file__).resolve().parents[4] / "launch" / GRAPH_FILE
+
+
+def node_overrides(config: RIGConfig, horizon: int, out: Path) -> dict[str, dict[str, Any]]:
+    """Parameters that make the graph run `config`: the trainer gets the whole config as JSON."""
+    trainer_config = {k: v for k, v in config.to_dict().items() if k not in ("env", "total_steps")}
+    return {
+        "sim_node": {"env": config.env, "image_size": config.image_size, "seed": config.seed},
+        "policy_node": {"seed": config.seed, "exploration_sigma": config.exploration.ou_sigma,
+                        "exploration_theta": config.exploration.ou_theta},
+        "episode_node": {"horizon": horizon, "seed": config.seed, "wait_for_trainer": True},
+        "trainer_node": {"env": config.env, "seed": config.seed, "config_overrides": json.dumps(trainer_config),
+                         "replay_capacity": config.replay_capacity, "checkpoint_dir": str(out / "checkpoint"),
+                         "checkpoint_every": 3600.0},
+    }
+
+
+class Watcher:
+    """This process's rclpy node: records what the evaluation needs and drives the evaluation episodes."""
+
+    def __init__(self, domain_id: int) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        self.node = Node("graph_run", context=self.context)
+        self.lock = threading.Lock()
+        self.weights: Weights | None = None
+        self.metrics: dict[str, Any] = {}
+        self.episode_state: dict[str, Any] = {}
+        self.sim_states: dict[int, SimState] = {}
+        self.frames: dict[int, np.ndarray] = {}
+        self.done: dict[int, dict[str, Any]] = {}  # eval episode → policy status of its last tick
+        self.policy_versions: dict[int, set[int]] = {}
+        n = self.node
+        n.create_subscription(Weights, "/trainer/weights", self._set("weights"), LATCHED_QOS)
+        n.create_subscription(String, "/trainer/metrics", lambda m: self._store("metrics", json.loads(m.data)), 10)
+        n.create_subscription(String, "/episode/state", lambda m: self._store("episode_state", json.loads(m.data)),
+                              LATCHED_QOS)
+        n.create_subscription(String, "/policy/status", self.on_status, 100)
+        n.create_subscription(SimState, "/sim/state", self.on_sim_state, 100)
+        n.create_subscription(Image, "/camera/image_raw", self.on_image,
+                              QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        self.run_until_pub = n.create_publisher(UInt64, "/episode/run_until", LATCHED_QOS)
+        self.goal_pub = n.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
+        self.reset = n.create_client(Reset, "/sim/reset")
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(n)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:
+                if not self.context.ok():
+                    return
+                raise
+
+    def _set(self, name: str) -> Callable[[Any], None]:
+        return lambda msg: self._store(name, msg)
+
+    def _store(self, name: str, value: Any) -> None:
+        with self.lock:
+            setattr(self, name, value)
+
+    def on_status(self, msg: String) -> None:
+        status = json.loads(msg.data)
+        episode = status["episode"]
+        if episode >= EVAL_EPISODE_BASE:
+            with self.lock:
+                if status["reason"] == "":
+                    self.policy_versions.setdefault(episode, set()).add(status["policy_version"])
+                if status["reason"] == "episode done":
+                    self.done[episode] = status
+
+    def on_sim_state(self, msg: SimState) -> None:
+        with self.lock:
+            self.sim_states[stamp_ns(msg.header.stamp)] = msg
+            while len(self.sim_states) > 2000:
+                del self.sim_states[next(iter(self.sim_states))]
+
+    def on_image(self, msg: Image) -> None:
+        frame = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3)
+        with self.lock:
+            self.frames[stamp_ns(msg.header.stamp)] = frame
+            while len(self.frames) > 2000:
+                del self.frames[next(iter(self.frames))]
+
+    def close(self) -> None:
+        self.executor.remove_node(self.node)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self.thread.join(timeout=2)
+
+
+class GraphRun:
+    """The graph's processes, the watcher, and the RIG schedule (explore → VAE → practice, evaluations)."""
+
+    def __init__(self, config: RIGConfig, out: Path, horizon: int, domain_id: int, timeout: float) -> None:
+        self.config, self.out, self.horizon, self.timeout = config, out, horizon, timeout
+        self.graph: Graph = load_graph(graph_path(), node_overrides(config, horizon, out))
+        self.env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(out / "logs" / "ros"),
+                    "PYTHONUNBUFFERED": "1"}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.watcher = Watcher(domain_id)
+        self.eval_episode = EVAL_EPISODE_BASE
+
+    # ---- processes -----------------------------------------------------------------------------
+    def start(self) -> None:
+        logs = self.out / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for spec in self.graph.nodes:
+            cmd = node_command(spec, self.graph, logs / "params")
+            log = open(logs / f"{spec.name}.log", "wb")  # noqa: SIM115 - the child process owns it
+            self.procs[spec.name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+
+    def stop(self, grace: float = 30.0) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + grace
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"[graph_run] {name} did not stop in {grace:.0f} s: killed", flush=True)
+                proc.kill()
+                proc.wait()
+        self.watcher.close()
+
+    def wait(self, condition: Callable[[], bool], what: str, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not condition():
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    tail = (self.out / "logs" / f"{name}.log").read_text(errors="replace")[-2000:]
+                    raise GraphError(f"{name} exited with code {proc.returncode} while waiting for {what}:\n{tail}")
+            if time.monotonic() > deadline:
+                raise GraphError(f"timed out after {timeout or self.timeout:.0f} s waiting for {what}")
+            time.sleep(0.02)
+
+    # ---- the schedule --------------------------------------------------------------------------
+    def run_until(self, steps: int) -> float:
+        """Let the episode node run training episodes until `steps` env steps, then hold; wait for the
+        trainer to have trained on all of them and published its weights. Returns when the steps were done."""
+        w = self.watcher
+        w.run_until_pub.publish(UInt64(data=steps))
+        self.wait(lambda: w.episode_state.get("state") == "paused" and w.episode_state.get("steps", 0) >= steps,
+                  f"{steps} env steps through the graph")
+        taken, stepped = int(w.episode_state["steps"]), time.monotonic()
+        self.wait(lambda: w.metrics.get("idle") and w.metrics.get("env_steps", 0) >= taken
+                  and w.metrics.get("vae_version", 0) > 0 and w.weights is not None
+                  and w.weights.version >= w.metrics.get("version", 0), "the trainer to catch up")
+        return stepped
+
+    def evaluate(self, goals: GoalSet, strips: int = 4, strip_frames: int = 6) -> tuple[EvalResult, PolicyWeights]:
+        """One deterministic episode per held-out goal through the graph; final distances from /sim/state."""
+        w = self.watcher
+        weights = load_policy_weights(bytes(w.weights.safetensors))
+        time.sleep(0.5)  # the policy and encoder load the same weights (tens of ms)
+        goal_latents = weights.vae.encode(goals.images)[0]
+        per_goal: dict[str, list[float]] = {}
+        out_strips = []
+        for i, (state, latent) in enumerate(zip(goals.states, goal_latents, strict=True)):
+            self.wait(lambda: w.reset.service_is_ready(), "the /sim/reset service")
+            future = w.reset.call_async(Reset.Request(seed=self.config.eval_seed + i, goal_state=state.tolist()))
+            self.wait(future.done, "an evaluation reset")
+            response = future.result()
+            if not response.success:
+                raise GraphError(f"evaluation reset failed: {response.message}")
+            self.eval_episode += 1
+            episode = self.eval_episode
+            goal = Goal(episode=episode, horizon=self.horizon, source="eval", latent=latent.tolist(),
+                        vae_version=weights.version)
+            goal.header.stamp = response.stamp
+            w.goal_pub.publish(goal)
+            self.wait(lambda e=episode: e in w.done, f"evaluation episode {i + 1}/{len(goals.states)}")
+            final_ns, start_ns = w.done[episode]["image_ns"], stamp_ns(response.stamp)
+            self.wait(lambda t=final_ns: t in w.sim_states and t in w.frames, "the final /sim/state and frame", 10.0)
+            with w.lock:
+                sim = w.sim_states[final_ns]
+                frames = [f for t, f in sorted(w.frames.items()) if start_ns <= t <= final_ns]
+            distances = dict(zip(sim.distance_names, sim.distances, strict=True))
+            for key in DISTANCE_KEYS:
+                if key in distances:
+                    per_goal.setdefault(key, []).append(float(distances[key]))
+            if i < strips and frames:
+                pick = np.linspace(0, len(frames) - 1, strip_frames).round().astype(int)
+                out_strips.append({"goal": goals.images[i], "frames": np.stack([frames[j] for j in pick])})
+        stale = {e: v for e, v in w.policy_versions.items() if e > self.eval_episode - len(goals.states)
+                 and v != {weights.version}}
+        if stale:
+            print(f"[graph_run] note: {len(stale)} evaluation episode(s) partly ran other weight versions", flush=True)
+        final = {k: float(np.mean(v)) for k, v in per_goal.items()}
+        return EvalResult(final, per_goal, out_strips), weights
+
+
+def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str) -> Path:
+    import sawyer_sim
+    from rig_core.agent import RIGAgent
+    from rig_core.checkpoint import load_checkpoint
+    from rig_core.loop import RunResult
+    from rig_core.report import write_report
+
+    if (out / "checkpoint").exists():
+        raise GraphError(f"{out / 'checkpoint'} exists: choose a new --out (the trainer would resume from it)")
+    kwargs: dict[str, Any] = {"image_size": config.image_size, "seed": config.seed}
+    if config.max_episode_steps:
+        kwargs["max_episode_steps"] = config.max_episode_steps
+    local_env = sawyer_sim.make(config.env, **kwargs)
+    horizon = local_env.max_episode_steps
+    goals = make_goal_set(local_env, config.eval_goals, config.eval_seed)
+    random_baseline = evaluate(local_env, goals, random_policy(config.seed), lambda f: np.zeros((len(f), 1)),
+                               seed=config.eval_seed).final
+    local_env.close()
+    wall_start = time.monotonic()
+    job = GraphRun(config, out, horizon, domain_id, timeout)
+    curve: list[dict[str, float]] = []
+    timings: dict[str, float] = {}
+    final_eval = None
+
+    def record(step: int) -> EvalResult:
+        t0 = time.monotonic()
+        result, weights = job.evaluate(goals)
+        curve.append({"step": step, **result.final})
+        timings["eval_s"] = timings.get("eval_s", 0.0) + time.monotonic() - t0
+        print(f"[graph_run] step {step}: " + " ".join(f"{k}={v:.4f}" for k, v in result.final.items())
+              + f" (weights version {weights.version})", flush=True)
+        return result
+
+    try:
+        job.start()
+        t0 = time.monotonic()
+        explored = job.run_until(config.exploration_steps)  # 1. exploration, 2. VAE pre-training in the trainer
+        timings["exploration_s"], timings["vae_pretrain_s"] = explored - t0, time.monotonic() - explored
+        final_eval = record(config.exploration_steps)
+        step = config.exploration_steps
+        t0 = time.monotonic()
+        while step < config.total_steps:  # 3. practice with imagined goals
+            step = min(config.total_steps, (step // config.eval_every + 1) * config.eval_every)
+            job.run_until(step)
+            step = int(job.watcher.episode_state["steps"])
+            final_eval = record(step)
+        timings["practice_s"] = time.monotonic() - t0 - timings.get("eval_s", 0.0)
+    finally:
+        job.stop()
+    timings["wall_clock_s"] = time.monotonic() - wall_start
+    agent = RIGAgent(config)
+    load_checkpoint(agent, out / "checkpoint", with_replay=False)
+    result = RunResult(config, curve, random_baseline, final_eval, goals.images, timings, agent)
+    return write_report([result], out, command)
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise RigError(f"--set expects key=value, got {item!r}")
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rig_policy.graph_run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="reacher", help="sim env (default: reacher)")
+    parser.add_argument("--steps", type=int, help="total env steps, exploration included (default: the config's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-every", type=int, help="env steps between evaluations")
+    parser.add_argument("--eval-goals", type=int, help="held-out goal images per evaluation")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value, as for `rig run`")
+    parser.add_argument("--out", required=True, help="output directory (report.html, results.json, logs, checkpoint)")
+    parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the graph (default: a random one in 100-199)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds any one phase may take")
+    args = parser.parse_args(argv)
+    overrides = _parse_set(args.set)
+    flags = {"total_steps": args.steps, "eval_every": args.eval_every, "eval_goals": args.eval_goals, "seed": args.seed}
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    command = "python -m rig_policy.graph_run " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    try:
+        config = default_config(args.env, **overrides)
+        domain = args.domain_id if args.domain_id is not None else random.Random(os.urandom(8)).randint(100, 199)
+        report = run(config, Path(args.out), domain, args.timeout, command)
+    except (RigError, GraphError) as err:
+        print(f"graph_run: error: {err}", file=sys.stderr)
+        return 2
+    summary = json.loads((report.parent / "results.json").read_text())
+    print(f"final {summary['metric']} at {summary['final_step']} steps: {summary['final_mean']:.4f} m "
+          f"(random policy {summary['random_policy_mean']:.4f} m)")
+    print(f"report: {report.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
