@@ -84,7 +84,7 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path) -> dict[str, dict
         "episode_node": {"horizon": horizon, "seed": config.seed, "wait_for_trainer": True},
         "trainer_node": {"env": config.env, "seed": config.seed, "config_overrides": json.dumps(trainer_config),
                          "replay_capacity": config.replay_capacity, "checkpoint_dir": str(out / "checkpoint"),
-                         "checkpoint_every": 3600.0},
+                         "checkpoint_every": 3600.0, "publish_when_idle": True},
     }
 
 

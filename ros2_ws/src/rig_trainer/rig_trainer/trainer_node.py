@@ -2,8 +2,8 @@
 
 Experience steps from the policy go into the image replay (rig_core); a training thread pre-trains the VAE
 after `exploration_steps`, then runs TD3 on relabeled batches (`updates_per_step` per received step) and
-publishes versioned actor + VAE weights every `publish_every` gradient steps and whenever it has caught up
-with the received steps (reliable, transient-local, safetensors bytes); /trainer/metrics says when it is
+publishes versioned actor + VAE weights every `publish_every` gradient steps and, with `publish_when_idle`,
+whenever it has caught up with the received steps (reliable, transient-local, safetensors bytes); /trainer/metrics says when it is
 idle, which lock-step episodes wait for. It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
 resumes from the checkpoint after a restart. It keeps off the 10 Hz loop's cores: one torch thread, niced,
 the training thread under SCHED_IDLE (it gets only cycles nobody else wants), optionally pinned to `cpus`.
@@ -49,6 +49,7 @@ class TrainerNode(Node):
             "replay_capacity": (100_000, "replay buffer capacity (frames)", (1000, 10**8)),
             "updates_per_step": (-1.0, "TD3 gradient steps per received env step (-1: the config's)", (-1.0, 1000.0)),
             "publish_every": (200, "gradient steps between weight publications", (1, 10**9)),
+            "publish_when_idle": (False, "also publish weights whenever training has caught up (lock-step)", None),
             "checkpoint_dir": ("", "directory for checkpoints ('' = none); resumed from when present", None),
             "checkpoint_every": (60.0, "seconds between checkpoints", (1.0, 86400.0)),
             "nice": (10, "niceness added to this process (protects the control loop)", (0, 19)),
@@ -185,7 +186,7 @@ class TrainerNode(Node):
                 else:
                     waiting_for_vae = self.agent.vae_version == 0 and buf.env_steps >= cfg.exploration_steps
                     if not self.queue and not waiting_for_vae and buf.env_steps != self.idle_at:
-                        if self.published_at != (self.grad_steps, self.agent.vae_version):
+                        if self.p.publish_when_idle and self.published_at != (self.grad_steps, self.agent.vae_version):
                             self.publish_weights()  # caught up: the policy gets what it has trained so far
                         self.publish_metrics(idle=True)  # lock-step episodes wait for this (episode_node)
                         self.idle_at = buf.env_steps
