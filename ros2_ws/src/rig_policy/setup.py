@@ -27,6 +27,8 @@ setup(
             "episode_node = rig_policy.episode_node:main",
             "spacemouse_teleop_node = rig_policy.spacemouse_teleop_node:main",
             "bringup = rig_policy.bringup:main",
+            "demo_node = rig_policy.demo_node:main",
+            "scripted_teleop_node = rig_policy.scripted_teleop_node:main",
         ],
     },
 )
