@@ -28,6 +28,7 @@ class ImageReplayBuffer:
         self.goals = np.zeros((self.capacity, latent_dim), np.float32)  # the rollout goal of each step
         self.episode_end = np.zeros(self.capacity, np.int64)  # absolute index of the episode's last frame
         self.valid = np.zeros(self.capacity, bool)  # slot starts a transition whose next frame is stored
+        self.is_demo = np.zeros(self.capacity, bool)  # the transition at this slot was demonstrated
         self.total_frames = 0  # absolute frame counter; slot = index % capacity
         self._episode_start: int | None = None
         self.env_steps = 0
@@ -38,7 +39,7 @@ class ImageReplayBuffer:
             raise DataError(f"frame must be uint8 {self.frames.shape[1:]}, got {frame.dtype} {frame.shape}")
         index = self.total_frames
         slot = index % self.capacity
-        self.valid[slot] = False
+        self.valid[slot] = self.is_demo[slot] = False
         self.frames[slot] = frame
         self.latents[slot] = latent
         self.latent_logvars[slot] = logvar
@@ -51,7 +52,7 @@ class ImageReplayBuffer:
         self._episode_start = self._write_frame(frame, latent, logvar)
 
     def add_step(self, action: np.ndarray, goal: np.ndarray, next_frame: np.ndarray,
-                 next_latent: np.ndarray, next_logvar: np.ndarray) -> None:
+                 next_latent: np.ndarray, next_logvar: np.ndarray, is_demo: bool = False) -> None:
         """Store action and rollout goal for the previous frame and the frame that followed it."""
         if self._episode_start is None:
             raise RuntimeError("add_step() before start_episode()")
@@ -63,6 +64,7 @@ class ImageReplayBuffer:
         self.goals[prev_slot] = goal
         index = self._write_frame(next_frame, next_latent, next_logvar)
         self.valid[prev_slot] = True
+        self.is_demo[prev_slot] = is_demo
         # Every stored step of this episode now ends at `index` (needed by "future" relabeling).
         first = max(self._episode_start, index - self.capacity + 1)
         self.episode_end[np.arange(first, index + 1) % self.capacity] = index
@@ -100,7 +102,7 @@ class ImageReplayBuffer:
 
     def nbytes(self) -> int:
         arrays = (self.frames, self.latents, self.latent_logvars, self.actions, self.goals,
-                  self.episode_end, self.valid)
+                  self.episode_end, self.valid, self.is_demo)
         return sum(a.nbytes for a in arrays)
 
     # ---- checkpointing -------------------------------------------------------------------------
@@ -108,7 +110,7 @@ class ImageReplayBuffer:
         n = self.stored_frame_count()
         return {"frames": self.frames[:n], "latents": self.latents[:n], "latent_logvars": self.latent_logvars[:n],
                 "actions": self.actions[:n], "goals": self.goals[:n], "episode_end": self.episode_end[:n],
-                "valid": self.valid[:n],
+                "valid": self.valid[:n], "is_demo": self.is_demo[:n],
                 "counters": np.array([self.total_frames, self.env_steps], np.int64)}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -120,5 +122,6 @@ class ImageReplayBuffer:
             raise DataError("replay data does not match this buffer's capacity, image size or dimensions")
         for name in ("frames", "latents", "latent_logvars", "actions", "goals", "episode_end", "valid"):
             getattr(self, name)[:n] = arrays[name]
+        self.is_demo[:n] = arrays.get("is_demo", False)  # older checkpoints: none
         self.total_frames, self.env_steps = (int(v) for v in arrays["counters"])
         self._episode_start = None
