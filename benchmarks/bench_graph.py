@@ -85,6 +85,11 @@ def realtime(seconds: float, domain: int, tmp: Path, variant: str) -> None:
         print(f"[{variant}] trainer: weights version {weights[-1].version}, {steps} gradient steps in the window "
               f"({steps / seconds:.0f}/s)")
         print(f"[{variant}] 10 Hz loop period error while training: {pct(error.tolist())}")
+        met = np.percentile(error, 99) <= 1.0 and error.max() <= 3.0
+        print(f"[{variant}] target p99 <= 1 ms and max <= 3 ms: {'met' if met else 'NOT met'}")
+        for line in procs["policy_node"].output().splitlines() + procs["trainer_node"].output().splitlines():
+            if "control thread" in line or "training thread" in line:
+                print(f"[{variant}]   {line.split('] ', 2)[-1].strip()}")
         print(f"[{variant}] camera frame → command arrival latency: {pct(latency)}")
     finally:
         stop_all(procs)
