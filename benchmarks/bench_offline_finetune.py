@@ -1,0 +1,180 @@
+"""Offline pre-training then online fine-tuning (thesis ch. 6–7) vs RIG from scratch, in-process in sawyer_sim.
+
+    python benchmarks/bench_offline_finetune.py --env reacher --online-steps 300 \
+        --out benchmarks/results/offline_finetune_reacher.json
+
+1. `--demos` scripted demos (rig_core.scripted, the controller scripted_teleop_node uses), goal = final frame.
+2. One β-VAE trained on the demo frames; latent trajectories → `TrajectoryDataset` (relabeled goals).
+3. AWAC, IQL and TD3+BC, each `--offline-steps` gradient steps → evaluated on held-out goal images.
+4. Each fine-tuned online for `--online-steps` env steps (rig_core.offline.finetune: the RIG agent's TD3 starts
+   from the offline actor/critic, demos flagged in the replay, imagined goals, OU noise) → evaluated again.
+5. RIG from scratch (`rig_core.loop.run_rig`) for the same number of env steps, same networks and goals.
+Final distance is the mean final hand (reacher) / puck (pushers) distance to the held-out goals (m).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import sawyer_sim
+from rig_core.agent import RIGAgent
+from rig_core.config import default_config
+from rig_core.evaluate import evaluate, make_goal_set, random_policy
+from rig_core.loop import run_rig
+from rig_core.noise import OUNoise
+from rig_core.offline import ALGORITHMS, TrajectoryDataset
+from rig_core.offline.finetune import add_demo_episodes, start_from_offline
+from rig_core.scripted import scripted_action
+
+Episode = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def collect_demos(env, n: int, seed: int, noise: float) -> list[Episode]:
+    """`n` scripted episodes: (frames T+1, actions T, is_demo T)."""
+    rng = np.random.default_rng(seed)
+    episodes = []
+    for i in range(n):
+        obs, _ = env.reset(seed=seed + i)
+        frames, actions, done = [obs["image"]], [], False
+        while not done:
+            action = np.clip(scripted_action(obs["state"], obs["goal_state"]) + rng.normal(0, noise, 2), -1, 1)
+            obs, _, terminated, truncated, _ = env.step(action.astype(np.float32))
+            frames.append(obs["image"])
+            actions.append(action)
+            done = terminated or truncated
+        episodes.append((np.stack(frames), np.asarray(actions, np.float32), np.ones(len(actions), bool)))
+    return episodes
+
+
+def score(result_final: dict[str, float], env_name: str) -> float:
+    key = "ee_distance" if env_name == "reacher" else "puck_distance"
+    return round(float(result_final[key]), 4)
+
+
+def online(agent: RIGAgent, env, steps: int, seed: int) -> None:
+    """RIG's practice phase (loop.run_rig step 3) for `steps` env steps from the agent as it is."""
+    cfg = agent.config
+    noise = OUNoise(agent.action_dim, cfg.exploration.ou_theta, cfg.exploration.ou_sigma, agent.rng)
+    step = 0
+    while step < steps:
+        obs, _ = env.reset(seed=seed if step == 0 else None)
+        z, logvar = agent.encode(obs["image"])
+        agent.buffer.start_episode(obs["image"], z[0], logvar[0])
+        goal, done = agent.sample_goals(1)[0], False
+        noise.reset()
+        while not done and step < steps:
+            action = agent.act(z[0], goal, noise.sample())
+            obs, _, terminated, truncated, _ = env.step(action)
+            z, logvar = agent.encode(obs["image"])
+            agent.buffer.add_step(action, goal, obs["image"], z[0], logvar[0])
+            step, done = step + 1, terminated or truncated
+            if len(agent.buffer) >= cfg.td3.batch_size:
+                agent.train(cfg.td3.updates_per_step)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env", default="reacher", choices=["reacher", "pusher", "multi_pusher"])
+    parser.add_argument("--demos", type=int, default=20)
+    parser.add_argument("--offline-steps", type=int, default=2000)
+    parser.add_argument("--online-steps", type=int, default=500, help="N: online env steps (and RIG's total)")
+    parser.add_argument("--vae-batches", type=int, default=500)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--updates-per-step", type=int, default=1)
+    parser.add_argument("--eval-goals", type=int, default=8)
+    parser.add_argument("--algos", nargs="+", default=["awac", "iql", "td3_bc"], choices=sorted(ALGORITHMS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    hidden = tuple(args.hidden)
+    config = default_config(args.env, seed=args.seed, total_steps=max(args.online_steps, 2), eval_goals=args.eval_goals,
+                            exploration_steps=min(default_config(args.env).exploration_steps, args.online_steps // 2),
+                            eval_every=max(args.online_steps, 1),
+                            td3={"hidden_sizes": hidden, "batch_size": args.batch_size,
+                                 "updates_per_step": args.updates_per_step},
+                            vae={"pretrain_batches": args.vae_batches})
+
+    def make_env():
+        return sawyer_sim.make(args.env, image_size=config.image_size, seed=args.seed)
+
+    env, eval_env = make_env(), make_env()
+    goals = make_goal_set(eval_env, config.eval_goals, config.eval_seed)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    demos = collect_demos(env, args.demos, args.seed + 10_000, noise=0.1)
+    timings["demos_s"] = time.perf_counter() - t0
+    base = RIGAgent(config)
+    t0 = time.perf_counter()
+    base.pretrain_vae(np.concatenate([f for f, _, _ in demos]), args.vae_batches)
+    timings["vae_s"] = time.perf_counter() - t0
+
+    def encode(frames: np.ndarray) -> np.ndarray:
+        return base.encode(frames)[0]
+
+    demo_final = score(evaluate(eval_env, goals, lambda z, g: np.zeros(2, np.float32), encode,
+                                seed=config.eval_seed).final, args.env)
+    random_final = score(evaluate(eval_env, goals, random_policy(args.seed), encode, seed=config.eval_seed).final,
+                         args.env)
+    latents = [base.encode(f)[0] for f, _, _ in demos]
+    dataset = TrajectoryDataset(np.concatenate([z[:-1] for z in latents]), np.concatenate([a for _, a, _ in demos]),
+                                np.concatenate([z[1:] for z in latents]), np.concatenate([d for _, _, d in demos]),
+                                np.concatenate([np.full(len(a), i) for i, (_, a, _) in enumerate(demos)]))
+    rows: dict[str, dict[str, float]] = {}
+    d = config.vae.latent_dim
+    for algo in args.algos:
+        cls, cfg_cls = ALGORITHMS[algo]
+        sizes = {"policy_hidden_sizes": hidden, "critic_hidden_sizes": hidden} if algo == "awac" else {"hidden_sizes": hidden}
+        algo_cfg = cfg_cls(**sizes, batch_size=args.batch_size,
+                           **({"demo_batch_size": args.batch_size // 4} if algo == "td3_bc" else {}))
+        learner = cls(2 * d, 2, algo_cfg, seed=args.seed)
+        rng = np.random.default_rng(args.seed)
+        t0 = time.perf_counter()
+        for _ in range(args.offline_steps):
+            learner.update(dataset.sample(algo_cfg.batch_size, rng, "future",
+                                          demo_batch_size=getattr(algo_cfg, "demo_batch_size", 0),
+                                          reward_scale=algo_cfg.reward_scale))
+        t_off = time.perf_counter() - t0
+        agent = RIGAgent(dataclasses.replace(config, seed=args.seed))
+        tensors = {f"vae.{k}": v for k, v in base.vae.state_dict().items()}
+        for name, module in learner.modules().items():
+            tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+        loaded = start_from_offline(agent, tensors)
+        after_offline = score(evaluate(eval_env, goals, agent.act, encode, seed=config.eval_seed).final, args.env)
+        add_demo_episodes(agent, demos)
+        t0 = time.perf_counter()
+        online(agent, env, args.online_steps, args.seed)
+        t_on = time.perf_counter() - t0
+        after_online = score(evaluate(eval_env, goals, agent.act, encode, seed=config.eval_seed).final, args.env)
+        rows[algo] = {"after_offline": after_offline, "after_online": after_online, "offline_s": round(t_off, 1),
+                      "online_s": round(t_on, 1), "loaded": loaded}
+        print(f"{algo}: {rows[algo]}", flush=True)
+    t0 = time.perf_counter()
+    rig = run_rig(config, make_env, show_progress=False)
+    rows["rig_scratch"] = {"after_offline": None, "after_online": score(rig.final_eval.final, args.env),
+                           "online_s": round(time.perf_counter() - t0, 1)}
+    print(f"\n{args.env}: {args.demos} demos, {args.offline_steps} offline steps, N = {args.online_steps} online env "
+          f"steps, {config.eval_goals} held-out goals; final distance (m), lower is better")
+    print(f"{'method':<12} {'after offline':>14} {'after online':>13}")
+    for name, row in rows.items():
+        off = "-" if row["after_offline"] is None else f"{row['after_offline']:.4f}"
+        print(f"{name:<12} {off:>14} {row['after_online']:>13.4f}")
+    print(f"{'(random)':<12} {random_final:>14.4f}   (no motion: {demo_final:.4f})")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                                        "results": rows, "random_policy": random_final, "no_motion": demo_final,
+                                        "timings": {k: round(v, 1) for k, v in timings.items()}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

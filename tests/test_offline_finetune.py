@@ -1,0 +1,65 @@
+"""rig_core.offline.finetune and rig_core.scripted: offline networks load into the RIG agent, demos go into
+its replay flagged (and survive a checkpoint), and the scripted demonstrator reaches the goal."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from rig_core.agent import RIGAgent
+from rig_core.checkpoint import load_checkpoint, save_checkpoint
+from rig_core.config import default_config
+from rig_core.errors import CheckpointError
+from rig_core.offline import ALGORITHMS
+from rig_core.offline.finetune import add_demo_episodes, start_from_offline
+from rig_core.scripted import scripted_action
+
+
+def _agent(hidden=(16, 16)) -> RIGAgent:
+    cfg = default_config("reacher", image_size=32, replay_capacity=1000, vae={"latent_dim": 3})
+    return RIGAgent(dataclasses.replace(cfg, td3=dataclasses.replace(cfg.td3, hidden_sizes=hidden)))
+
+
+@pytest.mark.parametrize("algo", ["awac", "iql", "td3_bc"])
+def test_start_from_offline_loads_actor_and_critic(algo):
+    agent = _agent()
+    cls, cfg_cls = ALGORITHMS[algo]
+    sizes = {"policy_hidden_sizes": (16, 16), "critic_hidden_sizes": (16, 16)} if algo == "awac" else {"hidden_sizes": (16, 16)}
+    learner = cls(6, 2, cfg_cls(**sizes), seed=1)
+    tensors = {f"vae.{k}": v for k, v in _agent().vae.state_dict().items()}
+    for name, module in learner.modules().items():
+        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+    assert start_from_offline(agent, tensors) == ["vae", "actor", "critic"]
+    obs = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    assert np.allclose(agent.td3.actor(torch.from_numpy(obs)).detach().numpy(), learner.act(obs), atol=1e-6)
+    assert agent.vae_version == 1
+    with pytest.raises(CheckpointError, match="actor"):
+        start_from_offline(_agent(hidden=(8,)), tensors)
+
+
+def test_demos_flagged_in_replay_and_checkpoint(tmp_path):
+    agent = _agent()
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
+    n = add_demo_episodes(agent, [(frames, rng.uniform(-1, 1, (5, 2)), np.ones(5, bool))])
+    assert n == 5 and agent.buffer.is_demo.sum() == 5 and agent.buffer.env_steps == 0
+    assert np.allclose(agent.buffer.goals[:5], agent.buffer.latents[5])  # rollout goal = final frame
+    agent.buffer.start_episode(frames[0], np.zeros(3), np.zeros(3))
+    agent.buffer.add_step(np.zeros(2), np.zeros(3), frames[1], np.zeros(3), np.zeros(3))
+    save_checkpoint(agent, tmp_path)
+    restored = _agent()
+    load_checkpoint(restored, tmp_path)
+    assert restored.buffer.is_demo.sum() == 5 and len(restored.buffer) == 6
+
+
+@pytest.mark.parametrize("env_name", ["reacher", "pusher"])
+def test_scripted_action_moves_toward_goal(env_name):
+    hand, goal = np.array([0.0, 0.5]), np.array([0.1, 0.6])
+    if env_name == "reacher":
+        action = scripted_action(hand, goal)
+        assert np.all(action > 0) and np.all(np.abs(action) <= 1)
+    else:  # hand in front of the puck it must push forward: it goes round the puck (sideways, back), not through
+        state, target = np.array([0.0, 0.7, 0.0, 0.6]), np.array([0.0, 0.5, 0.0, 0.7])
+        action = scripted_action(state, target)
+        assert abs(action[0]) > 0.5 and action[1] < 0
