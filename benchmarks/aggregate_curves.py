@@ -1,0 +1,58 @@
+"""Merge the `results.json` of several `rig run` output directories (e.g. one per seed, run in
+parallel) into one table of mean ± std final distance per env step, a PNG curve and a JSON summary.
+
+    .venv/bin/python benchmarks/aggregate_curves.py benchmarks/runs/reacher_10k_seed{0,1,2} \
+        --out benchmarks/results/reacher_10k
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="rig run --out directories")
+    parser.add_argument("--out", type=Path, required=True, help="output prefix (writes .json and .png)")
+    args = parser.parse_args()
+    summaries = [json.loads((run / "results.json").read_text()) for run in args.runs]
+    metric = summaries[0]["metric"]
+    curves = {seed: curve for s in summaries for seed, curve in s["curves"].items()}
+    steps = sorted(set.intersection(*({row["step"] for row in c} for c in curves.values())))
+    values = np.array([[next(r[metric] for r in c if r["step"] == step) for step in steps] for c in curves.values()])
+    random_policy = float(np.mean([s["random_policy_mean"] for s in summaries]))
+    rows = [{"step": int(step), "mean": float(m), "std": float(d)}
+            for step, m, d in zip(steps, values.mean(0), values.std(0), strict=True)]
+    result = {"env": summaries[0]["env"], "metric": metric, "seeds": sorted(curves), "random_policy": random_policy,
+              "curve": rows, "commands": [s["command"] for s in summaries],
+              "wall_clock_s": {seed: t["wall_clock_s"] for s in summaries for seed, t in s["timings"].items()}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    mean, std = values.mean(0), values.std(0)
+    ax.plot(steps, mean, color="tab:red", label=f"RIG, {len(curves)} seeds (mean ± std)")
+    ax.fill_between(steps, mean - std, mean + std, color="tab:red", alpha=0.2)
+    ax.axhline(random_policy, color="gray", ls="--", label="random policy")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"final {metric.replace('_', ' ')} (m)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(args.out.with_suffix(".png"), dpi=110)
+    print(f"{'env steps':>10} {'mean (m)':>10} {'std (m)':>10}")
+    for row in rows:
+        print(f"{row['step']:>10} {row['mean']:>10.4f} {row['std']:>10.4f}")
+    print(f"random policy: {random_policy:.4f} m; seeds {sorted(curves)}")
+
+
+if __name__ == "__main__":
+    main()
