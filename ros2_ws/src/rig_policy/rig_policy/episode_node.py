@@ -52,7 +52,7 @@ class EpisodeNode(Node):
         self.teleop_goal: Latent | None = None
         self.episode, self.state = 0, "idle"  # idle → [waiting →] resetting → running → ... ; paused; finished
         self.reset_started = self.last_step = self.waiting_since = 0.0
-        self.run_until, self.steps_sent, self.trainer_steps = 0, 0, -1
+        self.run_until, self.steps_sent, self.trainer_steps, self.trainer_version = 0, 0, -1, -1
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.client = self.create_client(Reset, self.p.reset_service)
         self.goal_pub = self.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
@@ -70,6 +70,8 @@ class EpisodeNode(Node):
             self.weights = load_policy_weights(bytes(msg.safetensors))
         except RigError as err:
             self.get_logger().error(f"ignoring weights version {msg.version}: {err}")
+            return
+        self.maybe_done_waiting()
 
     def on_joy(self, msg: Joy) -> None:
         if len(msg.buttons) > 1 and msg.buttons[1] == 1 and self.latent is not None:
@@ -98,8 +100,13 @@ class EpisodeNode(Node):
     def on_metrics(self, msg: String) -> None:
         metrics = json.loads(msg.data)
         if metrics.get("idle"):
-            self.trainer_steps = int(metrics["env_steps"])
-        if self.state == "waiting" and self.trainer_steps >= self.steps_sent:
+            self.trainer_steps, self.trainer_version = int(metrics["env_steps"]), int(metrics["version"])
+        self.maybe_done_waiting()
+
+    def maybe_done_waiting(self) -> None:
+        """Waiting for the trainer ends when it has trained on every step and its weights are here."""
+        have = self.weights.version if self.weights is not None else -1
+        if self.state == "waiting" and self.trainer_steps >= self.steps_sent and have >= self.trainer_version:
             self.start_reset()
 
     def now(self) -> float:
@@ -113,9 +120,10 @@ class EpisodeNode(Node):
         """After an episode: hold when paused, wait for the trainer in lock-step, else reset at once."""
         if self.paused:
             self.set_state("paused")
-        elif self.p.wait_for_trainer and self.trainer_steps < self.steps_sent:
+        elif self.p.wait_for_trainer:
             self.waiting_since = self.now()
             self.set_state("waiting")
+            self.maybe_done_waiting()
         else:
             self.start_reset()
 

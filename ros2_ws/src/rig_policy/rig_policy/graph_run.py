@@ -84,7 +84,9 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path) -> dict[str, dict
         "episode_node": {"horizon": horizon, "seed": config.seed, "wait_for_trainer": True},
         "trainer_node": {"env": config.env, "seed": config.seed, "config_overrides": json.dumps(trainer_config),
                          "replay_capacity": config.replay_capacity, "checkpoint_dir": str(out / "checkpoint"),
-                         "checkpoint_every": 3600.0, "publish_when_idle": True},
+                         "checkpoint_every": 3600.0, "publish_when_idle": True,
+                         "step_synchronous": True, "publish_every": 10**9,
+                         "nice": 0, "sched_idle": False},  # lock-step waits for the trainer: no real-time loop to protect
     }
 
 
@@ -363,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     except (RigError, GraphError) as err:
         print(f"graph_run: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("graph_run: interrupted (the nodes were stopped; logs and the trainer checkpoint are in --out)",
+              file=sys.stderr)
+        return 130
     summary = json.loads((report.parent / "results.json").read_text())
     print(f"final {summary['metric']} at {summary['final_step']} steps: {summary['final_mean']:.4f} m "
           f"(random policy {summary['random_policy_mean']:.4f} m)")

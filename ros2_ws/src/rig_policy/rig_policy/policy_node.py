@@ -117,7 +117,10 @@ class PolicyNode(Node):
             with self._incoming_lock:
                 self._incoming = weights
 
-        threading.Thread(target=load, daemon=True).start()
+        if self.p.trigger == "latent":
+            load()  # lock-step: nothing runs between ticks, and the next tick must use these weights
+        else:
+            threading.Thread(target=load, daemon=True).start()
 
     def on_estop(self, msg: Bool) -> None:
         self.estop = bool(msg.data)

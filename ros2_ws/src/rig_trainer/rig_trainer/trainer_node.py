@@ -50,6 +50,8 @@ class TrainerNode(Node):
             "updates_per_step": (-1.0, "TD3 gradient steps per received env step (-1: the config's)", (-1.0, 1000.0)),
             "publish_every": (200, "gradient steps between weight publications", (1, 10**9)),
             "publish_when_idle": (False, "also publish weights whenever training has caught up (lock-step)", None),
+            "step_synchronous": (False, "take in one step at a time and train its updates_per_step before the next, "
+                                 "as the in-process loop does (deterministic in lock-step)", None),
             "checkpoint_dir": ("", "directory for checkpoints ('' = none); resumed from when present", None),
             "checkpoint_every": (60.0, "seconds between checkpoints", (1.0, 86400.0)),
             "nice": (10, "niceness added to this process (protects the control loop)", (0, 19)),
@@ -139,10 +141,10 @@ class TrainerNode(Node):
         self.metrics_pub.publish(String(data=json.dumps(metrics)))
 
     # ---- the training thread -------------------------------------------------------------------
-    def ingest(self) -> int:
+    def ingest(self, limit: int | None = None) -> int:
         n = 0
         size = self.config.image_size
-        while self.queue:
+        while self.queue and (limit is None or n < limit):
             msg = self.queue.popleft()
             img = msg.image
             if (img.height, img.width, img.encoding) != (size, size, "rgb8") or len(img.data) != size * size * 3:
@@ -169,7 +171,7 @@ class TrainerNode(Node):
         last_checkpoint = time.monotonic()
         try:
             while not self.stop.is_set() and self.context.ok():
-                self.ingest()
+                self.ingest(1 if self.p.step_synchronous else None)
                 if self.agent.vae_version == 0 and buf.env_steps >= cfg.exploration_steps and buf.env_steps > 0:
                     self.get_logger().info(f"VAE pre-training on {buf.stored_frame_count()} frames")
                     self.agent.pretrain_vae(buf.frames[: buf.stored_frame_count()], cfg.vae.pretrain_batches,
@@ -185,12 +187,13 @@ class TrainerNode(Node):
                         self.publish_weights()
                 else:
                     waiting_for_vae = self.agent.vae_version == 0 and buf.env_steps >= cfg.exploration_steps
-                    if not self.queue and not waiting_for_vae and buf.env_steps != self.idle_at:
-                        if self.p.publish_when_idle and self.published_at != (self.grad_steps, self.agent.vae_version):
-                            self.publish_weights()  # caught up: the policy gets what it has trained so far
-                        self.publish_metrics(idle=True)  # lock-step episodes wait for this (episode_node)
-                        self.idle_at = buf.env_steps
-                    time.sleep(0.01)
+                    if not self.queue:
+                        if not waiting_for_vae and buf.env_steps != self.idle_at:
+                            if self.p.publish_when_idle and self.published_at != (self.grad_steps, self.agent.vae_version):
+                                self.publish_weights()  # caught up: the policy gets what it has trained so far
+                            self.publish_metrics(idle=True)  # lock-step episodes wait for this (episode_node)
+                            self.idle_at = buf.env_steps
+                        time.sleep(0.01)
                 if time.monotonic() - last_checkpoint > self.p.checkpoint_every:
                     self.save()
                     last_checkpoint = time.monotonic()
