@@ -115,25 +115,54 @@ class RIGConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RIGConfig:
-        """Build from a (possibly partial) nested dict, rejecting unknown keys."""
-        nested = {"td3": TD3Config, "exploration": ExplorationConfig, "vae": VAEConfig}
-        kwargs: dict[str, Any] = {}
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key, value in data.items():
-            if key not in known:
-                raise ConfigError(f"unknown config key {key!r}")
-            if key in nested:
-                sub = nested[key]
-                sub_known = {f.name for f in dataclasses.fields(sub)}
-                bad = set(value) - sub_known
-                if bad:
-                    raise ConfigError(f"unknown config key {key}.{sorted(bad)[0]}")
-                if "hidden_sizes" in value:
-                    value = {**value, "hidden_sizes": tuple(value["hidden_sizes"])}
-                kwargs[key] = sub(**value)
-            else:
-                kwargs[key] = value
-        return cls(**kwargs)
+        """Build from a (possibly partial) nested dict, rejecting unknown keys and wrong types."""
+        return _build(cls, data, "")
+
+
+def _coerce(value: Any, annotation: str, name: str) -> Any:
+    """`value` as the field's declared type (ints widen to float, "1e-4" parses), else ConfigError."""
+    if annotation == "int | None" and value is None:
+        return None
+    base = annotation.removesuffix(" | None")
+    if base in ("int", "float"):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        if base == "int":
+            if float(value) != int(value):
+                raise ConfigError(f"{name} must be an integer, got {value!r}")
+            return int(value)
+        return float(value)
+    if base == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, got {value!r}")
+        return value
+    if base.startswith("tuple[int"):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, int) and v > 0 for v in value):
+            raise ConfigError(f"{name} must be a list of positive integers, got {value!r}")
+        return tuple(value)
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"unknown config key {prefix}{key}" if prefix else f"unknown config key {key!r}")
+        nested = _NESTED.get(fields[key].type)
+        kwargs[key] = (_build(nested, value, f"{key}.") if nested else
+                       _coerce(value, str(fields[key].type), prefix + key))
+    return cls(**kwargs)
+
+
+_NESTED: dict[str, type] = {"TD3Config": TD3Config, "ExplorationConfig": ExplorationConfig, "VAEConfig": VAEConfig}
 
 
 # Per-environment defaults: RIG pre-trains the reacher VAE on few images, the pushers on many (§5).
