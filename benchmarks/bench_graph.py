@@ -2,14 +2,15 @@
 
 1. realtime sim graph with the trainer training flat out: 10 Hz loop period error p50/p99/max (from the
    command stamps the policy takes at each tick) and camera-frame-to-command latency p50/p99 (image stamp
-   → the command's arrival, via /policy/status). Two variants, one after the other:
+   → the command's arrival, via /policy/status). Three variants, one after the other:
    "executor" = the loop on an rclpy timer, trainer only niced (the first design);
+   "thread_no_fifo" = "thread" below without SCHED_FIFO (what a machine without CAP_SYS_NICE gets);
    "thread" = the shipped defaults: own control thread on absolute monotonic deadlines, SCHED_FIFO when
    permitted, trainer's training thread under SCHED_IDLE;
 2. lock-step reacher graph: env steps per second through the graph vs the in-process env (ratio).
 
     source scripts/ros_env.sh && python benchmarks/bench_graph.py [--seconds 60] [--only realtime|lockstep]
-        [--variant executor|thread|both]
+        [--variant executor|thread_no_fifo|thread|all]
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def pct(values: list[float]) -> str:
 
 VARIANTS = {
     "executor": {"policy_node": {"control_loop": "executor", "realtime_priority": 0}, "trainer_node": {"sched_idle": False}},
+    "thread_no_fifo": {"policy_node": {"realtime_priority": 0}},  # what a machine without CAP_SYS_NICE gets
     "thread": {},  # the defaults in the config files
 }
 
@@ -128,12 +130,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--only", choices=["realtime", "lockstep"], default=None)
-    parser.add_argument("--variant", choices=[*VARIANTS, "both"], default="both", help="control-loop variant(s)")
+    parser.add_argument("--variant", choices=[*VARIANTS, "all"], default="all", help="control-loop variant(s)")
     args = parser.parse_args()
     domain = 60 + os.getpid() % 30
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "realtime"):
-            for variant in (VARIANTS if args.variant == "both" else [args.variant]):
+            for variant in (VARIANTS if args.variant == "all" else [args.variant]):
                 realtime(args.seconds, domain, Path(tmp) / f"rt-{variant}", variant)
                 domain += 1
         if args.only in (None, "lockstep"):
