@@ -90,7 +90,7 @@ def realtime(seconds: float, domain: int, tmp: Path, variant: str) -> None:
         met = np.percentile(error, 99) <= 1.0 and error.max() <= 3.0
         print(f"[{variant}] target p99 <= 1 ms and max <= 3 ms: {'met' if met else 'NOT met'}")
         for line in procs["policy_node"].output().splitlines() + procs["trainer_node"].output().splitlines():
-            if "control thread" in line or "training thread" in line:
+            if any(k in line for k in ("control thread", "training thread", "control loop", "control tick", "garbage")):
                 print(f"[{variant}]   {line.split('] ', 2)[-1].strip()}")
         print(f"[{variant}] camera frame → command arrival latency: {pct(latency)}")
     finally:

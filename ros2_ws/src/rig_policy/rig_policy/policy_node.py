@@ -174,7 +174,11 @@ class PolicyNode(Node):
                 else:
                     self.watchdog()
                     if slot == 1:
+                        t0 = time.monotonic_ns()
                         gc.collect(2 if ticks % 600 == 0 else 0)
+                        took = (time.monotonic_ns() - t0) / 1e6
+                        if took > 2.0:
+                            log.warn(f"garbage collection took {took:.1f} ms", throttle_duration_sec=5.0)
             except Exception as err:  # never let the loop die: hold still and go on
                 log.error(f"control tick failed: {type(err).__name__}: {err}", throttle_duration_sec=1.0)
                 if self.context.ok():
