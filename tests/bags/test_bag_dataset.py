@@ -111,16 +111,16 @@ def test_unknown_type_cannot_be_recorded(tmp_path: Path) -> None:
         writer.add_topic("/foo", "foo_msgs/msg/Bar")
 
 
-def test_offline_train_bad_bag_writes_nothing(tmp_path: Path) -> None:
+def test_offline_train_bad_bag_writes_nothing(tmp_path: Path, ros_env: dict[str, str]) -> None:
     bag = _empty(tmp_path)
     out = tmp_path / "runs" / "o"
     res = subprocess.run([sys.executable, "-m", "rig_trainer.offline_train", str(bag), "--out", str(out), "--steps", "5"],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=ros_env)
     assert res.returncode == 1 and str(bag) in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert not out.exists() and list((tmp_path / "runs").iterdir()) == []
 
 
-def test_offline_train_from_sim_demos_beats_random(tmp_path: Path) -> None:
+def test_offline_train_from_sim_demos_beats_random(tmp_path: Path, ros_env: dict[str, str]) -> None:
     """20 scripted reacher demos → VAE → TD3+BC (small nets) → policy.safetensors; held-out goals in sim."""
     bag = tmp_path / "demos"
     write_demo_bag(bag, episodes=20)
@@ -128,7 +128,8 @@ def test_offline_train_from_sim_demos_beats_random(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "rig_trainer.offline_train", str(bag), "--out", str(out),
                           "--algo", "td3_bc", "--steps", "800", "--vae-batches", "300", "--latent-dim", "4",
                           "--batch-size", "128", "--hidden", "64", "64", "--eval-env", "reacher",
-                          "--eval-episodes", "6", "--threads", "1"], capture_output=True, text=True, timeout=240)
+                          "--eval-episodes", "6", "--threads", "1"], capture_output=True, text=True, timeout=240,
+                         env=ros_env)
     assert res.returncode == 0, res.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
     assert report["dataset"]["transitions"] == 1000
