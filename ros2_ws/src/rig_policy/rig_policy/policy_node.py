@@ -162,11 +162,18 @@ class PolicyNode(Node):
         gc.disable()
         clock = DeadlineClock(self.p.control_period / WATCHDOG_SLOTS, time.monotonic_ns())
         slot, skipped, ticks = 0, 0, 0
+        last_warned: dict[str, float] = {}
+
+        def warn(key: str, text: str) -> None:  # at most every 5 s per kind (rclpy's throttle is per call site
+            now = time.monotonic()            # and not safe to share with the executor thread)
+            if now - last_warned.get(key, -1e9) >= 5.0:
+                last_warned[key] = now
+                log.warn(text)
         while not self._stop.is_set() and self.context.ok():
             clock.wait()
             try:
                 if clock.skipped != skipped:  # overran a whole sub-slot: restart the cycle with a tick
-                    log.warn(f"control loop overran by {clock.skipped - skipped} sub-slot(s)", throttle_duration_sec=5.0)
+                    warn("overrun", f"control loop overran by {clock.skipped - skipped} sub-slot(s)")
                     skipped, slot = clock.skipped, 0
                 if slot == 0:
                     self.tick()
@@ -178,9 +185,9 @@ class PolicyNode(Node):
                         gc.collect(2 if ticks % 600 == 0 else 0)
                         took = (time.monotonic_ns() - t0) / 1e6
                         if took > 2.0:
-                            log.warn(f"garbage collection took {took:.1f} ms", throttle_duration_sec=5.0)
+                            warn("gc", f"garbage collection took {took:.1f} ms")
             except Exception as err:  # never let the loop die: hold still and go on
-                log.error(f"control tick failed: {type(err).__name__}: {err}", throttle_duration_sec=1.0)
+                warn("error", f"control tick failed: {type(err).__name__}: {err}")
                 if self.context.ok():
                     self.publish_command(np.zeros(2), self.get_clock().now().nanoseconds)
             slot = (slot + 1) % WATCHDOG_SLOTS
