@@ -93,6 +93,47 @@ def resolve_file(ref: str, graph_path: Path) -> Path:
     return path
 
 
+def graph_file(name: str) -> Path:
+    """A graph description by file name: the installed copy (share/rig_policy/graphs), else launch/."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        installed = Path(get_package_share_directory("rig_policy")) / "graphs" / name
+        if installed.is_file():
+            return installed
+    except (ImportError, LookupError):
+        pass
+    return Path(__file__).resolve().parents[4] / "launch" / name
+
+
+def launch_description(default_graph: str) -> Any:
+    """The standard launch_ros description of a graph: one Node per entry, `graph:=` overrides the file.
+
+    Shared by every launch file in rig_policy/launch; launch and launch_ros are imported here, so this
+    module stays importable where they are not installed.
+    """
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    from launch import LaunchDescription
+
+    def nodes(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        graph = load_graph(LaunchConfiguration("graph").perform(context))
+        return [
+            Node(package=spec.package, executable=spec.executable, name=spec.name, output="screen",
+                 parameters=launch_parameters(spec, graph), remappings=list(spec.remappings.items()),
+                 respawn=spec.respawn)
+            for spec in graph.nodes
+        ]
+
+    return LaunchDescription([
+        DeclareLaunchArgument("graph", default_value=str(graph_file(default_graph)),
+                              description="graph description (YAML)"),
+        OpaqueFunction(function=nodes),
+    ])
+
+
 def launch_parameters(spec: NodeSpec, graph: Graph) -> list[str | dict[str, Any]]:
     """Parameters as launch_ros.actions.Node takes them: file paths and dicts, in order."""
     return [str(resolve_file(p, graph.path)) if isinstance(p, str) else p for p in spec.parameters]

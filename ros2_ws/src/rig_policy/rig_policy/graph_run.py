@@ -50,7 +50,7 @@ from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make
 from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
-from rig_policy.graph import Graph, load_graph, node_command
+from rig_policy.graph import Graph, graph_file, load_graph, node_command
 from rig_policy.ros_common import LATCHED_QOS, stamp_ns
 
 EVAL_EPISODE_BASE = 1_000_000  # evaluation goals' episode numbers (training episodes count from 1)
@@ -62,16 +62,7 @@ class GraphError(RuntimeError):
 
 
 def graph_path() -> Path:
-    """The installed graph (share/rig_policy/graphs), else the source tree's launch/ directory."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        installed = Path(get_package_share_directory("rig_policy")) / "graphs" / GRAPH_FILE
-        if installed.is_file():
-            return installed
-    except (ImportError, LookupError):
-        pass
-    return Path(__file__).resolve().parents[4] / "launch" / GRAPH_FILE
+    return graph_file(GRAPH_FILE)
 
 
 def node_overrides(config: RIGConfig, horizon: int, out: Path) -> dict[str, dict[str, Any]]:

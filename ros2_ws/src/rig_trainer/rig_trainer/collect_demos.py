@@ -28,7 +28,7 @@ from rclpy.node import Node
 from std_msgs.msg import String
 
 from rig_policy.bringup import Bringup
-from rig_policy.graph import load_graph, parse_overrides
+from rig_policy.graph import graph_file, load_graph, parse_overrides
 from rig_policy.ros_common import LATCHED_QOS
 from rig_trainer.bags import DEFAULT_TOPICS
 
@@ -37,16 +37,7 @@ GRAPH_FILE = "collect_demos_sim.yaml"
 
 
 def default_graph() -> Path:
-    """The installed graph (share/rig_policy/graphs), else the source tree's launch/ directory."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        installed = Path(get_package_share_directory("rig_policy")) / "graphs" / GRAPH_FILE
-        if installed.is_file():
-            return installed
-    except (ImportError, LookupError):
-        pass
-    return Path(__file__).resolve().parents[4] / "launch" / GRAPH_FILE
+    return graph_file(GRAPH_FILE)
 
 
 def watch_demos(demos: int, timeout: float, stop: list[int]) -> dict:
