@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from rig_core.networks import TwinCritic
-from rig_core.offline.policy import GaussianPolicy
-from rig_core.td3 import Batch, _adam
+from rig_core.offline.actor_critic import GaussianActorCritic
+from rig_core.td3 import Batch
 
 
 @dataclass(frozen=True)
@@ -44,25 +41,14 @@ def awac_weights(advantage: torch.Tensor, lagrange: float, normalize: bool = Tru
     return torch.exp(advantage / lagrange).clamp(max=max_weight)
 
 
-class AWAC:
+class AWAC(GaussianActorCritic):
     """Twin-Q policy evaluation by TD on the current policy and advantage-weighted maximum likelihood."""
 
     def __init__(self, obs_dim: int, action_dim: int, config: AWACConfig | None = None, seed: int = 0) -> None:
-        torch.manual_seed(seed)
         self.config = config = config or AWACConfig()
-        self.actor = GaussianPolicy(obs_dim, action_dim, config.policy_hidden_sizes)
-        self.critic = TwinCritic(obs_dim, action_dim, config.critic_hidden_sizes)
-        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_optim = _adam(self.actor.parameters(), config.actor_lr)
+        super().__init__(obs_dim, action_dim, config.policy_hidden_sizes, config.critic_hidden_sizes,
+                         config.actor_lr, config.critic_lr, seed)
         self.actor_optim.param_groups[0]["weight_decay"] = config.policy_weight_decay
-        self.critic_optim = _adam(self.critic.parameters(), config.critic_lr)
-        self.updates = 0
-        self._pairs = (list(self.critic_target.parameters()), list(self.critic.parameters()))
-
-    @torch.no_grad()
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Mean action(s) for (obs_dim,) or (N, obs_dim) float32 observations."""
-        return self.actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
 
     def update(self, batch: Batch) -> dict[str, float]:
         """One step of Algorithm 4, lines 6–8, then the soft target update."""
@@ -90,9 +76,3 @@ class AWAC:
         self.updates += 1
         return {"awac/critic_loss": critic_loss.detach(), "awac/actor_loss": actor_loss.detach(),
                 "awac/weight_max": weight.max()}
-
-    def modules(self) -> dict[str, torch.nn.Module]:
-        return {"actor": self.actor, "critic": self.critic, "critic_target": self.critic_target}
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"actor_optim": self.actor_optim, "critic_optim": self.critic_optim}

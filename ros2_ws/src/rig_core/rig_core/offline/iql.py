@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from rig_core.networks import TwinCritic, mlp
-from rig_core.offline.policy import GaussianPolicy
+from rig_core.networks import mlp
+from rig_core.offline.actor_critic import GaussianActorCritic
 from rig_core.td3 import Batch, _adam
 
 
@@ -39,7 +37,7 @@ def expectile_loss(diff: torch.Tensor, expectile: float) -> torch.Tensor:
     return weight * diff.pow(2)
 
 
-class IQL:
+class IQL(GaussianActorCritic):
     """V by expectile regression of the target Q (Eq. 40), Q by TD on V(s') (Eq. 41), π by AWR (Eq. 42).
 
     Policy extraction runs concurrently with TD learning (one step of each per update), which the
@@ -47,22 +45,11 @@ class IQL:
     """
 
     def __init__(self, obs_dim: int, action_dim: int, config: IQLConfig | None = None, seed: int = 0) -> None:
-        torch.manual_seed(seed)
         self.config = config = config or IQLConfig()
-        self.actor = GaussianPolicy(obs_dim, action_dim, config.hidden_sizes)
-        self.critic = TwinCritic(obs_dim, action_dim, config.hidden_sizes)
+        super().__init__(obs_dim, action_dim, config.hidden_sizes, config.hidden_sizes, config.actor_lr,
+                         config.critic_lr, seed)
         self.value = mlp([obs_dim, *config.hidden_sizes, 1])
-        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_optim = _adam(self.actor.parameters(), config.actor_lr)
-        self.critic_optim = _adam(self.critic.parameters(), config.critic_lr)
         self.value_optim = _adam(self.value.parameters(), config.value_lr)
-        self.updates = 0
-        self._pairs = (list(self.critic_target.parameters()), list(self.critic.parameters()))
-
-    @torch.no_grad()
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Mean action(s) for (obs_dim,) or (N, obs_dim) float32 observations."""
-        return self.actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
 
     def update(self, batch: Batch) -> dict[str, float]:
         """One gradient step on each of V, Q and π, then the soft target update (Algorithm 5)."""
@@ -96,7 +83,7 @@ class IQL:
                 "iql/actor_loss": actor_loss.detach(), "iql/weight_mean": weight.mean()}
 
     def modules(self) -> dict[str, torch.nn.Module]:
-        return {"actor": self.actor, "critic": self.critic, "value": self.value, "critic_target": self.critic_target}
+        return {**super().modules(), "value": self.value}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"actor_optim": self.actor_optim, "critic_optim": self.critic_optim, "value_optim": self.value_optim}
+        return {**super().optimizers(), "value_optim": self.value_optim}
