@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
@@ -53,7 +54,7 @@ def main() -> None:
     node.create_timer(0.1, lambda: [pubs[n].publish(m) for n, m in msgs.items() if n != "weights"])
     try:
         rclpy.spin(node)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):  # Ctrl-C arrives as either, depending on timing
         pass
     finally:
         node.destroy_node()

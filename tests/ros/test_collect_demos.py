@@ -43,7 +43,7 @@ def test_collect_scripted_demos_in_sim(ros_env, tmp_path):
         acted, last = episode_steps[:-1], episode_steps[-1]
         assert last.is_last and last.t == goal.horizon and len(acted) == last.t >= 1
         assert [m.t for m in episode_steps] == list(range(last.t + 1)), "steps lost in the bag"
-        assert all(m.is_demo for m in acted), "teleop did not drive every step of the demo"
+        assert all(m.is_demo for m in acted), ("teleop did not drive every step of the demo", [int(m.is_demo) for m in acted])
         assert np.array_equal(np.asarray(goal.latent), np.asarray(last.latent)), "goal latent is not the final frame's"
         assert bytes(goal.image.data) == bytes(last.image.data) and goal.image.width == last.image.width
         assert goal.source == "teleop"

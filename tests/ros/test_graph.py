@@ -92,7 +92,10 @@ def test_sim_graph_end_to_end_and_faults(probe, ros_env, tmp_path):
         after_stop = [m for t, m in probe.timed("/robot/ee_velocity_cmd") if t > stopped[0]]
         assert all(m.twist.linear.x == 0 and m.twist.linear.y == 0 for m in after_stop)
         reasons = {json.loads(m.data)["reason"] for t, m in probe.timed("/policy/status") if t > stopped[0]}
-        assert reasons == {"stale latent"}, reasons
+        # Held still because no fresh latent arrives; an episode may end in that second, and the next one
+        # then has no latent of its own yet: the same fault, reported by the episode-aware check.
+        latent_faults = {"stale latent", "latent older than the episode"}
+        assert reasons & latent_faults and reasons <= latent_faults | {"episode done"}, reasons
     finally:
         codes = stop_all(procs)
     assert codes["policy_node"] == 0 and codes["sim_node"] == 0, {n: p.output()[-2000:] for n, p in procs.items()}

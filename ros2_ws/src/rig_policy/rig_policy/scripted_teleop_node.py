@@ -60,9 +60,9 @@ class ScriptedTeleopNode(Node):
         sim = self.sim
         if self.demo_state == "idle" and self.pressed == 0:
             self.press()
-        # Like an operator, take over (button 0) as soon as the reset starts, so the demo's first step is
-        # already teleop-driven; move only once the reset scene has been seen.
-        hold = self.demo_state in ("resetting", "running")
+        # Like an operator, hold the take-over button (0) while pressing start, so the demo's first step
+        # is already teleop-driven; move only once the reset scene has been seen.
+        hold = self.demo_state in ("idle", "resetting", "running")
         if self.demo_state == "running" and sim is not None and self.fresh:
             state, goal = np.asarray(sim.state), np.asarray(sim.goal_state)
             done = max(sim.distances, default=0.0) < self.p.tolerance or sim.episode_steps >= self.p.demo_steps
