@@ -10,15 +10,7 @@ python="${PYTHON:-python3}"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. Debian packages: software EGL for offscreen rendering (MUJOCO_GL=egl), venv support.
-apt_pkgs=(libegl1 libgl1-mesa-dri libegl-mesa0 libosmesa6 python3-venv)
-missing=()
-for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if ((${#missing[@]})); then
-  log "apt-get install ${missing[*]}"
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$root/scripts/apt_ensure.sh" libegl1 libgl1-mesa-dri libegl-mesa0 libosmesa6 python3-venv
 
 # 2. The venv and pinned wheels; a stamp of the requirement files skips pip when nothing changed.
 [ -x "$venv/bin/python" ] || { log "creating $venv"; "$python" -m venv "$venv"; }

@@ -11,15 +11,7 @@ log() { printf '[setup_ros] %s\n' "$*" >&2; }
 [ -x "$py" ] || { echo "[setup_ros] $venv missing: run scripts/setup.sh first" >&2; exit 1; }
 
 # 1. Debian packages: HID for pyspacemouse, libusb for pyrealsense2, a C/C++ toolchain for the rosidl build.
-apt_pkgs=(libhidapi-hidraw0 libusb-1.0-0 cmake g++ make)
-missing=()
-for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if ((${#missing[@]})); then
-  log "apt-get install ${missing[*]}"
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$root/scripts/apt_ensure.sh" libhidapi-hidraw0 libusb-1.0-0 cmake g++ make
 
 # 2. Pinned wheels (workaround 1: the whole rosidl generator set is listed in requirements/ros.txt).
 stamp="$venv/.rig-ros-pip-stamp"
