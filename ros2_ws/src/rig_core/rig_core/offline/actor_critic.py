@@ -26,6 +26,18 @@ class GaussianActorCritic:
         self.updates = 0
         self._pairs = (list(self.critic_target.parameters()), list(self.critic.parameters()))
 
+    def weighted_actor_step(self, obs: torch.Tensor, action: torch.Tensor, weight: torch.Tensor,
+                            tau: float) -> torch.Tensor:
+        """Weighted maximum likelihood of dataset actions (AWAC, IQL's AWR), then the Polyak target update."""
+        actor_loss = -(weight * self.actor.log_prob(obs, action)).mean()
+        self.actor_optim.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.actor_optim.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(self._pairs[0], self._pairs[1], tau)
+        self.updates += 1
+        return actor_loss.detach()
+
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Mean action(s) for (obs_dim,) or (N, obs_dim) float32 observations."""

@@ -67,12 +67,6 @@ class AWAC(GaussianActorCritic):
             q_data = self.critic(batch.obs, batch.action).min(0).values
             v_pi = self.critic(batch.obs, self.actor.sample(batch.obs)).min(0).values
             weight = awac_weights(q_data - v_pi, cfg.lagrange, cfg.normalize_weights, cfg.max_weight)
-        actor_loss = -(weight * self.actor.log_prob(batch.obs, batch.action)).mean()
-        self.actor_optim.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.actor_optim.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(self._pairs[0], self._pairs[1], cfg.tau)
-        self.updates += 1
-        return {"awac/critic_loss": critic_loss.detach(), "awac/actor_loss": actor_loss.detach(),
+        actor_loss = self.weighted_actor_step(batch.obs, batch.action, weight, cfg.tau)
+        return {"awac/critic_loss": critic_loss.detach(), "awac/actor_loss": actor_loss,
                 "awac/weight_max": weight.max()}

@@ -72,15 +72,9 @@ class IQL(GaussianActorCritic):
         # thesis §7.2.3 Eq. 42: advantage-weighted regression, weights exp(β (Q̂ − V)) clipped at 100
         with torch.no_grad():
             weight = torch.exp(cfg.temperature * (target_q - value.detach())).clamp(max=cfg.max_weight)
-        actor_loss = -(weight * self.actor.log_prob(batch.obs, batch.action)).mean()
-        self.actor_optim.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.actor_optim.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(self._pairs[0], self._pairs[1], cfg.tau)
-        self.updates += 1
+        actor_loss = self.weighted_actor_step(batch.obs, batch.action, weight, cfg.tau)
         return {"iql/value_loss": value_loss.detach(), "iql/critic_loss": critic_loss.detach(),
-                "iql/actor_loss": actor_loss.detach(), "iql/weight_mean": weight.mean()}
+                "iql/actor_loss": actor_loss, "iql/weight_mean": weight.mean()}
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {**super().modules(), "value": self.value}
