@@ -6,8 +6,10 @@
 1. `--demos` scripted demos (rig_core.scripted, the controller scripted_teleop_node uses), goal = final frame.
 2. One β-VAE trained on the demo frames; latent trajectories → `TrajectoryDataset` (relabeled goals).
 3. AWAC, IQL and TD3+BC, each `--offline-steps` gradient steps → evaluated on held-out goal images.
-4. Each fine-tuned online for `--online-steps` env steps (rig_core.offline.finetune: the RIG agent's TD3 starts
-   from the offline actor/critic, demos flagged in the replay, imagined goals, OU noise) → evaluated again.
+4. Each fine-tuned online for `--online-steps` env steps (rig_core.offline.finetune): the algorithm goes on with
+   its own update and every pre-trained network (`--online-learner td3`: RIG's TD3 from the offline actor and
+   critic instead), demos pinned and flagged in the replay, imagined goals, each algorithm's exploration
+   (AWAC samples π, IQL σ = 0.03, TD3+BC OU) → evaluated again.
 5. RIG from scratch (`rig_core.loop.run_rig`) for the same number of env steps, same networks and goals.
 Final distance is the mean final hand (reacher) / puck (pushers) distance to the held-out goals (m).
 """
@@ -29,8 +31,8 @@ from rig_core.config import default_config
 from rig_core.evaluate import evaluate, make_goal_set, random_policy
 from rig_core.loop import run_rig
 from rig_core.noise import OUNoise
-from rig_core.offline import ALGORITHMS, TrajectoryDataset
-from rig_core.offline.finetune import add_demo_episodes, start_from_offline
+from rig_core.offline import ALGORITHMS, TrajectoryDataset, learner_config_json
+from rig_core.offline.finetune import add_demo_episodes, exploration_noise, start_from_offline
 from rig_core.scripted import scripted_action
 
 Episode = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -70,7 +72,8 @@ def online(agent: RIGAgent, env, steps: int, seed: int) -> None:
         goal, done = agent.sample_goals(1)[0], False
         noise.reset()
         while not done and step < steps:
-            action = agent.act(z[0], goal, noise.sample())
+            own = exploration_noise(agent.learner, agent.rng)
+            action = agent.act(z[0], goal, noise.sample() if own is None else own)
             obs, _, terminated, truncated, _ = env.step(action)
             z, logvar = agent.encode(obs["image"])
             agent.buffer.add_step(action, goal, obs["image"], z[0], logvar[0])
@@ -91,6 +94,8 @@ def main() -> None:
     parser.add_argument("--updates-per-step", type=int, default=1)
     parser.add_argument("--eval-goals", type=int, default=8)
     parser.add_argument("--algos", nargs="+", default=["awac", "iql", "td3_bc"], choices=sorted(ALGORITHMS))
+    parser.add_argument("--online-learner", choices=["own", "td3"], default="own",
+                        help="online: each algorithm's own update (default) or RIG's TD3 from its actor/critic")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path)
@@ -148,7 +153,8 @@ def main() -> None:
         tensors = {f"vae.{k}": v for k, v in base.vae.state_dict().items()}
         for name, module in learner.modules().items():
             tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
-        loaded = start_from_offline(agent, tensors)
+        own = args.online_learner == "own"
+        loaded = start_from_offline(agent, tensors, *((algo, learner_config_json(learner)) if own else ()))
         after_offline = score(evaluate(eval_env, goals, agent.act, encode, seed=config.eval_seed).final, args.env)
         add_demo_episodes(agent, demos)
         t0 = time.perf_counter()
@@ -163,7 +169,7 @@ def main() -> None:
     rows["rig_scratch"] = {"after_offline": None, "after_online": score(rig.final_eval.final, args.env),
                            "online_s": round(time.perf_counter() - t0, 1)}
     print(f"\n{args.env}: {args.demos} demos, {args.offline_steps} offline steps, N = {args.online_steps} online env "
-          f"steps, {config.eval_goals} held-out goals; final distance (m), lower is better")
+          f"steps ({args.online_learner} learner), {config.eval_goals} held-out goals; final distance (m), lower is better")
     print(f"{'method':<12} {'after offline':>14} {'after online':>13}")
     for name, row in rows.items():
         off = "-" if row["after_offline"] is None else f"{row['after_offline']:.4f}"

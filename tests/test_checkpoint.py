@@ -36,11 +36,11 @@ def test_round_trip_restores_every_tensor_and_the_replay(tmp_path):
     assert load_config(tmp_path) == cfg
     fresh = RIGAgent(cfg)
     assert load_checkpoint(fresh, tmp_path) == {"step": 7}
-    for name, module in agent.td3.modules().items():
-        for (k, a), b in zip(module.state_dict().items(), fresh.td3.modules()[name].state_dict().values(), strict=True):
+    for name, module in agent.learner.modules().items():
+        for (k, a), b in zip(module.state_dict().items(), fresh.learner.modules()[name].state_dict().values(), strict=True):
             assert torch.equal(a, b), f"{name}.{k}"
     np.testing.assert_array_equal(fresh.buffer.frames[:31], agent.buffer.frames[:31])
-    assert len(fresh.buffer) == len(agent.buffer) and fresh.td3.updates == agent.td3.updates
+    assert len(fresh.buffer) == len(agent.buffer) and fresh.learner.updates == agent.learner.updates
     # same RNG state → identical next batches and updates (the global torch RNG is shared: rewind it)
     torch_state = torch.get_rng_state()
     a_stats = agent.train(2)
@@ -87,6 +87,6 @@ def test_policy_weights_travel_as_safetensors_bytes():
     receiver = RIGAgent(cfg)
     assert load_policy_bytes(receiver, data) == 5
     obs = np.ones(8, np.float32)
-    np.testing.assert_array_equal(receiver.td3.act(obs), agent.td3.act(obs))
+    np.testing.assert_array_equal(receiver.learner.act(obs), agent.learner.act(obs))
     with pytest.raises(CheckpointError, match="corrupt"):
         load_policy_bytes(receiver, data[:50])

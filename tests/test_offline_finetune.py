@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from rig_core.agent import RIGAgent
-from rig_core.checkpoint import load_checkpoint, save_checkpoint
+from rig_core.checkpoint import load_checkpoint, policy_bytes, save_checkpoint
 from rig_core.config import default_config
 from rig_core.errors import CheckpointError
-from rig_core.offline import ALGORITHMS
-from rig_core.offline.finetune import add_demo_episodes, start_from_offline
+from rig_core.offline import ALGORITHMS, learner_config_json
+from rig_core.offline.finetune import add_demo_episodes, exploration_noise, start_from_offline
+from rig_core.ros_glue import load_policy_weights
 from rig_core.scripted import scripted_action
 
 
@@ -32,7 +33,7 @@ def test_start_from_offline_loads_actor_and_critic(algo):
         tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
     assert start_from_offline(agent, tensors) == ["vae", "actor", "critic"]
     obs = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
-    assert np.allclose(agent.td3.actor(torch.from_numpy(obs)).detach().numpy(), learner.act(obs), atol=1e-6)
+    assert np.allclose(agent.learner.actor(torch.from_numpy(obs)).detach().numpy(), learner.act(obs), atol=1e-6)
     assert agent.vae_version == 1
     with pytest.raises(CheckpointError, match="actor"):
         start_from_offline(_agent(hidden=(8,)), tensors)
@@ -63,3 +64,52 @@ def test_scripted_action_moves_toward_goal(env_name):
         state, target = np.array([0.0, 0.7, 0.0, 0.6]), np.array([0.0, 0.5, 0.0, 0.7])
         action = scripted_action(state, target)
         assert abs(action[0]) > 0.5 and action[1] < 0
+
+
+@pytest.mark.parametrize("algo", ["awac", "iql", "td3_bc"])
+def test_finetuning_continues_the_offline_algorithm_and_resumes_as_it(algo, tmp_path):
+    cls, cfg_cls = ALGORITHMS[algo]
+    sizes = {"policy_hidden_sizes": (16, 16), "critic_hidden_sizes": (16, 16)} if algo == "awac" else {"hidden_sizes": (16, 16)}
+    offline = cls(6, 2, cfg_cls(**sizes, batch_size=32, **({"demo_batch_size": 8} if algo == "td3_bc" else {})), seed=1)
+    tensors = {f"vae.{k}": v for k, v in _agent().vae.state_dict().items()}
+    for name, module in offline.modules().items():
+        tensors.update({f"{name}.{k}": v.clone() for k, v in module.state_dict().items()})
+    agent = _agent()
+    loaded = start_from_offline(agent, tensors, algo, learner_config_json(offline))
+    assert type(agent.learner) is cls and set(loaded) == {"vae", *offline.modules()}
+    obs = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    np.testing.assert_allclose(agent.learner.act(obs), offline.act(obs), atol=1e-6)
+    rng = np.random.default_rng(0)
+    add_demo_episodes(agent, [(rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8), rng.uniform(-1, 1, (5, 2)),
+                               np.ones(5, bool))])
+    agent.buffer.start_episode(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), np.zeros(3), np.zeros(3))
+    for _ in range(40):
+        agent.buffer.add_step(rng.uniform(-1, 1, 2), np.zeros(3), rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
+                              rng.normal(size=3), np.zeros(3))
+    batch, _ = agent.sample_batch(32)
+    n_demo = int(batch.is_demo.sum())
+    assert n_demo >= 8 if algo == "td3_bc" else 0 <= n_demo <= 32  # TD3+BC: N_D demo rows in every batch
+    stats = agent.train(4)  # the algorithm's own update, not TD3's
+    assert stats and all(k.startswith(algo + "/") for k in stats)
+    assert not np.allclose(agent.learner.act(obs), offline.act(obs))
+    # the policy that travels to the robot is the learner's deterministic actor
+    weights = load_policy_weights(policy_bytes(agent, 3))
+    np.testing.assert_allclose(weights.actor(torch.from_numpy(obs)).detach().numpy(), agent.learner.act(obs), atol=1e-5)
+    save_checkpoint(agent, tmp_path)
+    restored = _agent()
+    load_checkpoint(restored, tmp_path)
+    assert type(restored.learner) is cls and restored.learner.updates == agent.learner.updates
+    np.testing.assert_allclose(restored.learner.act(obs), agent.learner.act(obs), atol=1e-6)
+    assert restored.buffer.pinned == agent.buffer.pinned == 6
+
+
+def test_exploration_noise_follows_each_algorithm():
+    rng = np.random.default_rng(0)
+    iql = ALGORITHMS["iql"][0](6, 2, ALGORITHMS["iql"][1](hidden_sizes=(8,)))
+    awac = ALGORITHMS["awac"][0](6, 2, ALGORITHMS["awac"][1](policy_hidden_sizes=(8,), critic_hidden_sizes=(8,)))
+    td3_bc = ALGORITHMS["td3_bc"][0](6, 2, ALGORITHMS["td3_bc"][1](hidden_sizes=(8,)))
+    iql_noise = np.stack([exploration_noise(iql, rng) for _ in range(2000)])
+    assert abs(iql_noise.std() - 0.03) < 0.003  # IQL: σ = 0.03 (App. E.2)
+    awac_noise = np.stack([exploration_noise(awac, rng) for _ in range(2000)])
+    assert abs(awac_noise.std() - 1.0) < 0.1  # AWAC samples π: its σ, exp(0) at initialisation
+    assert exploration_noise(td3_bc, rng) is None  # TD3+BC keeps RIG's OU noise

@@ -66,3 +66,33 @@ def test_bad_action_and_frame_rejected():
     with pytest.raises(DataError, match="uint8"):
         buf.add_step(np.zeros(2, np.float32), np.zeros(2), np.zeros((8, 8, 3)), np.zeros(2), np.zeros(2))
     assert len(buf) == 0  # nothing half-written
+
+
+def test_pinned_demos_survive_wraparound_and_checkpoint():
+    buf = ImageReplayBuffer(12, 8, 2, 2)
+    end = _fill(buf, [3])  # frames 0-3: a 3-step "demo" episode
+    buf.is_demo[:3] = True
+    assert buf.pin() == 4
+    last = _fill(buf, [4, 4, 4, 4], start=end)  # 20 more frames through the 8 ring slots
+    np.testing.assert_array_equal(buf.latents[:4, 0], [0, 1, 2, 3])  # never overwritten
+    assert buf.is_demo[:3].all() and buf.valid[:3].all()
+    idx = buf.sample_indices(2000, np.random.default_rng(2))
+    demo, online = idx[idx < 4], idx[idx >= 4]
+    assert set(demo) == {0, 1, 2} and online.min() >= last - 8
+    np.testing.assert_array_equal(buf.latents[buf.slot(idx + 1)][:, 0], idx + 1)  # next frame follows, both kinds
+    assert np.all(buf.episode_end[buf.slot(demo)] == 3) and np.all(buf.episode_end[buf.slot(online)] >= online + 1)
+    # N_D demo rows per batch (thesis §5.4.1), the rest uniform over everything
+    idx = buf.sample_indices(64, np.random.default_rng(3), demo_count=16)
+    assert np.all(idx[:16] < 3)
+    restored = ImageReplayBuffer(12, 8, 2, 2)
+    restored.load_state_arrays(buf.state_arrays())
+    assert restored.pinned == 4
+    _fill(restored, [6], start=last)
+    np.testing.assert_array_equal(restored.latents[:4, 0], [0, 1, 2, 3])
+
+
+def test_pin_refuses_a_full_buffer():
+    buf = ImageReplayBuffer(6, 8, 2, 2)
+    _fill(buf, [5])
+    with pytest.raises(DataError, match="no room"):
+        buf.pin()

@@ -26,7 +26,8 @@ MAX_SPEED, LOW, HIGH = 0.25, np.array([-0.25, 0.45]), np.array([0.25, 0.75])
 def weights_msg(version: int, actor_scale: float = 1.0, nan: bool = False) -> Weights:
     agent = RIGAgent(default_config("reacher", replay_capacity=1000))
     with torch.no_grad():
-        last = agent.td3.actor.net[-2] if isinstance(agent.td3.actor.net[-1], torch.nn.Tanh) else agent.td3.actor.net[-1]
+        net = agent.learner.actor.net
+        last = net[-2] if isinstance(net[-1], torch.nn.Tanh) else net[-1]
         last.weight.mul_(actor_scale)
         if nan:
             last.bias.fill_(float("nan"))

@@ -6,6 +6,7 @@ Environment-free: the in-process loop (`loop.py`) and the ROS trainer node both 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,9 +24,13 @@ OnBatch = Callable[[int, dict[str, float]], None]
 
 
 class RIGAgent:
-    """Holds the VAE, TD3 and replay buffer; the policy input is latent state ⊕ latent goal."""
+    """Holds the VAE, the learner and the replay buffer; the policy input is latent state ⊕ latent goal.
 
-    def __init__(self, config: RIGConfig, action_dim: int = 2) -> None:
+    The learner is RIG's TD3 unless another one with its interface (`update(batch)`, `act(obs)`, `actor`,
+    `modules()`, `optimizers()`, `updates`) is given: fine-tuning goes on with AWAC, IQL or TD3+BC.
+    """
+
+    def __init__(self, config: RIGConfig, action_dim: int = 2, learner: Any = None) -> None:
         self.config = config.validate()
         self.action_dim = action_dim
         torch.manual_seed(config.seed)
@@ -34,7 +39,7 @@ class RIGAgent:
         d = config.vae.latent_dim
         self.vae = ConvVAE(config.image_size, d).eval()
         self.vae_optim = torch.optim.Adam(self.vae.parameters(), lr=config.vae.lr)
-        self.td3 = TD3(2 * d, action_dim, config.td3, seed=config.seed)
+        self.learner = learner if learner is not None else TD3(2 * d, action_dim, config.td3, seed=config.seed)
         self.buffer = ImageReplayBuffer(config.replay_capacity, config.image_size, action_dim, d)
         self.vae_version = 0
 
@@ -72,7 +77,7 @@ class RIGAgent:
         obs = np.concatenate([latent, goal]).astype(np.float32)
         if not np.all(np.isfinite(obs)):
             raise DataError("latent state or goal is not finite")
-        action = self.td3.act(obs)
+        action = self.learner.act(obs)
         if noise is not None:
             action = action + noise
         return np.clip(action, -1.0, 1.0).astype(np.float32)
@@ -83,7 +88,8 @@ class RIGAgent:
         cfg = self.config
         n = batch_size or cfg.td3.batch_size
         buf = self.buffer
-        idx = buf.sample_indices(n, self.rng)
+        demo_count = getattr(getattr(self.learner, "config", None), "demo_batch_size", 0)  # TD3+BC's N_D (§5.4.1)
+        idx = buf.sample_indices(n, self.rng, demo_count)
         goals, source = relabel_goals(buf, idx, cfg.relabel, cfg.future_fraction, self.sample_goals(n), self.rng)
         slots, next_slots = buf.slot(idx), buf.slot(idx + 1)
         z, z_next = buf.latents[slots], buf.latents[next_slots]
@@ -94,13 +100,14 @@ class RIGAgent:
             reward=torch.from_numpy((reward * cfg.td3.reward_scale).astype(np.float32)),
             next_obs=torch.from_numpy(np.concatenate([z_next, goals], 1)),
             done=torch.zeros(n),  # episodes end by time limit only: always bootstrap
+            is_demo=torch.from_numpy(buf.is_demo[slots].astype(np.float32)),
         )
         return batch, source
 
     def train(self, n_updates: int) -> dict[str, float]:
-        """`n_updates` TD3 steps on relabeled batches; returns the last step's losses."""
+        """`n_updates` learner steps on relabeled batches; returns the last step's losses."""
         stats: dict[str, torch.Tensor] = {}
         for _ in range(n_updates):
             batch, _ = self.sample_batch()
-            stats.update(self.td3.update(batch))
+            stats.update(self.learner.update(batch))
         return {k: float(v) for k, v in stats.items()}

@@ -21,6 +21,7 @@ from safetensors.torch import load, load_file, save, save_file
 from rig_core.agent import RIGAgent
 from rig_core.config import RIGConfig
 from rig_core.errors import CheckpointError, RigError
+from rig_core.offline import learner_config_json, learner_name, make_learner
 
 FORMAT = "rig-ros2/agent/1"
 POLICY_FORMAT = "rig-ros2/policy/1"
@@ -48,10 +49,10 @@ def _load_optimizer(prefix: str, optim: torch.optim.Optimizer, tensors: dict[str
 
 def agent_tensors(agent: RIGAgent) -> dict[str, torch.Tensor]:
     tensors: dict[str, torch.Tensor] = {}
-    modules = {"vae": agent.vae, **agent.td3.modules()}
+    modules = {"vae": agent.vae, **agent.learner.modules()}
     for name, module in modules.items():
         tensors.update({f"{name}.{k}": v.detach().clone().contiguous() for k, v in module.state_dict().items()})
-    optims = {"vae_optim": agent.vae_optim, **agent.td3.optimizers()}
+    optims = {"vae_optim": agent.vae_optim, **agent.learner.optimizers()}
     for name, optim in optims.items():
         tensors.update(_optimizer_tensors(name, optim))
     tensors["rng.torch"] = torch.get_rng_state()
@@ -73,7 +74,9 @@ def save_checkpoint(agent: RIGAgent, directory: str | Path, progress: dict[str, 
     metadata = {
         "format": FORMAT,
         "config": json.dumps(agent.config.to_dict()),
-        "td3_updates": str(agent.td3.updates),
+        "td3_updates": str(agent.learner.updates),  # the learner's updates (name kept for older checkpoints)
+        "learner": learner_name(agent.learner),
+        "learner_config": learner_config_json(agent.learner),
         "vae_version": str(agent.vae_version),
         "numpy_rng": json.dumps(agent.rng.bit_generator.state),
         "progress": json.dumps(progress or {}),
@@ -130,15 +133,22 @@ def load_checkpoint(agent: RIGAgent, directory: str | Path, with_replay: bool = 
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"corrupt checkpoint {path}: {err}") from None
-    for name, module in {"vae": agent.vae, **agent.td3.modules()}.items():
+    learner = metadata.get("learner", "td3")
+    if learner != learner_name(agent.learner):  # fine-tuning runs (AWAC, IQL, TD3+BC) resume as themselves
+        try:
+            agent.learner = make_learner(learner, metadata["learner_config"], 2 * agent.config.vae.latent_dim,
+                                         agent.action_dim, agent.config.seed)
+        except (KeyError, ValueError, TypeError) as err:
+            raise CheckpointError(f"{path}: learner {learner!r} cannot be rebuilt: {err}") from None
+    for name, module in {"vae": agent.vae, **agent.learner.modules()}.items():
         _load_module(name, module, tensors, path)
     try:
-        for name, optim in {"vae_optim": agent.vae_optim, **agent.td3.optimizers()}.items():
+        for name, optim in {"vae_optim": agent.vae_optim, **agent.learner.optimizers()}.items():
             _load_optimizer(name, optim, tensors)
         torch.set_rng_state(tensors["rng.torch"])
         agent.torch_rng.set_state(tensors["rng.goal"])
         agent.rng.bit_generator.state = json.loads(metadata["numpy_rng"])
-        agent.td3.updates = int(metadata["td3_updates"])
+        agent.learner.updates = int(metadata["td3_updates"])
         agent.vae_version = int(metadata["vae_version"])
     except (KeyError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"{path}: optimizer or RNG state does not match: {err}") from None
@@ -158,7 +168,9 @@ def load_checkpoint(agent: RIGAgent, directory: str | Path, with_replay: bool = 
 def policy_bytes(agent: RIGAgent, version: int) -> bytes:
     """Actor + VAE weights as safetensors bytes (for topics and for the policy node)."""
     tensors = {f"vae.{k}": v.contiguous() for k, v in agent.vae.state_dict().items()}
-    tensors.update({f"actor.{k}": v.contiguous() for k, v in agent.td3.actor.state_dict().items()})
+    actor = agent.learner.actor  # a Gaussian policy (AWAC, IQL) travels as its mean: what the robot executes
+    state = actor.deterministic_state_dict() if hasattr(actor, "deterministic_state_dict") else actor.state_dict()
+    tensors.update({f"actor.{k}": v.contiguous() for k, v in state.items()})
     meta = {"format": POLICY_FORMAT, "version": str(version), "config": json.dumps(agent.config.to_dict())}
     return save(tensors, metadata=meta)
 
@@ -170,7 +182,7 @@ def load_policy_bytes(agent: RIGAgent, data: bytes) -> int:
     except (SafetensorError, ValueError) as err:
         raise CheckpointError(f"policy weights are corrupt: {err}") from None
     _load_module("vae", agent.vae, tensors, Path("<weights>"))
-    _load_module("actor", agent.td3.actor, tensors, Path("<weights>"))
+    _load_module("actor", agent.learner.actor, tensors, Path("<weights>"))
     header_len = int(np.frombuffer(bytes(data)[:8], "<u8")[0])
     meta = json.loads(bytes(data)[8:8 + header_len]).get("__metadata__", {})
     return int(meta.get("version", 0))

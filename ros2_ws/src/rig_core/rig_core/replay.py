@@ -29,7 +29,8 @@ class ImageReplayBuffer:
         self.episode_end = np.zeros(self.capacity, np.int64)  # absolute index of the episode's last frame
         self.valid = np.zeros(self.capacity, bool)  # slot starts a transition whose next frame is stored
         self.is_demo = np.zeros(self.capacity, bool)  # the transition at this slot was demonstrated
-        self.total_frames = 0  # absolute frame counter; slot = index % capacity
+        self.total_frames = 0  # absolute frame counter; slot = self.slot(index)
+        self.pinned = 0  # frames [0, pinned) are kept for good (demonstrations); the ring wraps over the rest
         self._episode_start: int | None = None
         self.env_steps = 0
 
@@ -38,7 +39,7 @@ class ImageReplayBuffer:
         if frame.shape != self.frames.shape[1:] or frame.dtype != np.uint8:
             raise DataError(f"frame must be uint8 {self.frames.shape[1:]}, got {frame.dtype} {frame.shape}")
         index = self.total_frames
-        slot = index % self.capacity
+        slot = int(self.slot(index))
         self.valid[slot] = self.is_demo[slot] = False
         self.frames[slot] = frame
         self.latents[slot] = latent
@@ -59,36 +60,54 @@ class ImageReplayBuffer:
         action = np.asarray(action, np.float32)
         if action.shape != (self.action_dim,) or not np.all(np.isfinite(action)):
             raise DataError(f"action must be a finite ({self.action_dim},) vector, got {action!r}")
-        prev_slot = (self.total_frames - 1) % self.capacity
+        prev_slot = int(self.slot(self.total_frames - 1))
         self.actions[prev_slot] = action
         self.goals[prev_slot] = goal
         index = self._write_frame(next_frame, next_latent, next_logvar)
         self.valid[prev_slot] = True
         self.is_demo[prev_slot] = is_demo
         # Every stored step of this episode now ends at `index` (needed by "future" relabeling).
-        first = max(self._episode_start, index - self.capacity + 1)
-        self.episode_end[np.arange(first, index + 1) % self.capacity] = index
+        first = max(self._episode_start, index - (self.capacity - self.pinned) + 1)
+        self.episode_end[self.slot(np.arange(first, index + 1))] = index
         self.env_steps += 1
+
+    def pin(self) -> int:
+        """Keep every frame stored so far (e.g. demonstrations) for good: later frames never overwrite them,
+        the ring wraps over the remaining capacity. Closes the episode in progress; returns the pinned count."""
+        if self.total_frames > self.capacity - 2:
+            raise DataError(f"cannot pin {self.total_frames} frames in a buffer of capacity {self.capacity}: "
+                            "it leaves no room to learn online (raise replay_capacity)")
+        self.pinned, self._episode_start = self.total_frames, None
+        return self.pinned
 
     # ---- reading -------------------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self.valid.sum())
 
-    def sample_indices(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-        """Absolute frame indices of `batch_size` uniformly sampled stored transitions."""
+    def sample_indices(self, batch_size: int, rng: np.random.Generator, demo_count: int = 0) -> np.ndarray:
+        """Absolute frame indices of `batch_size` sampled stored transitions: `demo_count` of them from
+        demonstrated transitions (thesis §5.4.1: the N_D demo examples), the rest uniformly from all."""
         valid_slots = np.flatnonzero(self.valid)
         if len(valid_slots) == 0:
             raise RuntimeError("replay buffer holds no transitions yet")
-        slots = valid_slots[rng.integers(0, len(valid_slots), size=batch_size)]
+        demo_slots = valid_slots[self.is_demo[valid_slots]] if demo_count > 0 else valid_slots[:0]
+        n_demo = min(demo_count, batch_size) if len(demo_slots) else 0
+        slots = np.concatenate([demo_slots[rng.integers(0, max(len(demo_slots), 1), size=n_demo)],
+                                valid_slots[rng.integers(0, len(valid_slots), size=batch_size - n_demo)]])
         return self._absolute(slots)
 
     def _absolute(self, slots: np.ndarray) -> np.ndarray:
-        """Map ring slots back to absolute indices (the newest frame written to each slot)."""
-        newest = self.total_frames - 1
-        return newest - ((newest - slots) % self.capacity)
+        """Map slots back to absolute indices (the newest frame written to each slot)."""
+        newest, p = self.total_frames - 1, self.pinned
+        ring = newest - ((self.slot(newest) - slots) % (self.capacity - p))
+        return np.where(slots < p, slots, ring)
 
-    def slot(self, index: np.ndarray) -> np.ndarray:
-        return index % self.capacity
+    def slot(self, index: np.ndarray | int) -> np.ndarray:
+        """Ring slot of absolute frame indices; pinned frames keep their own slots."""
+        index, p = np.asarray(index), self.pinned
+        if p == 0:
+            return index % self.capacity
+        return np.where(index < p, index, p + (index - p) % (self.capacity - p))
 
     def stored_frame_count(self) -> int:
         return min(self.total_frames, self.capacity)
@@ -111,7 +130,7 @@ class ImageReplayBuffer:
         return {"frames": self.frames[:n], "latents": self.latents[:n], "latent_logvars": self.latent_logvars[:n],
                 "actions": self.actions[:n], "goals": self.goals[:n], "episode_end": self.episode_end[:n],
                 "valid": self.valid[:n], "is_demo": self.is_demo[:n],
-                "counters": np.array([self.total_frames, self.env_steps], np.int64)}
+                "counters": np.array([self.total_frames, self.env_steps, self.pinned], np.int64)}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore from `state_arrays()`; the episode in progress at save time is closed."""
@@ -123,5 +142,7 @@ class ImageReplayBuffer:
         for name in ("frames", "latents", "latent_logvars", "actions", "goals", "episode_end", "valid"):
             getattr(self, name)[:n] = arrays[name]
         self.is_demo[:n] = arrays.get("is_demo", False)  # older checkpoints: none
-        self.total_frames, self.env_steps = (int(v) for v in arrays["counters"])
+        counters = [int(v) for v in arrays["counters"]]
+        self.total_frames, self.env_steps = counters[:2]
+        self.pinned = counters[2] if len(counters) > 2 else 0  # older checkpoints: nothing pinned
         self._episode_start = None

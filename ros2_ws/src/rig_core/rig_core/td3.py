@@ -21,6 +21,7 @@ class Batch:
     reward: torch.Tensor  # (B,)
     next_obs: torch.Tensor  # (B, obs_dim)
     done: torch.Tensor  # (B,) 1.0 where the episode terminated (not merely truncated)
+    is_demo: torch.Tensor | None = None  # (B,) 1.0 on demonstrated transitions (BC loss, Q-filter); TD3 ignores it
 
 
 def _adam(params, lr: float) -> torch.optim.Adam:

@@ -42,6 +42,7 @@ class EncoderNode(Node):
         self.create_subscription(Image, "/camera/image_raw", self.on_image, image_qos(self.p.reliable_images))
         self.create_subscription(Weights, "/trainer/weights", self.on_weights, LATCHED_QOS)
         self.frames = 0
+        self.waiting: Image | None = None  # latest frame received before any VAE weights
 
     def on_weights(self, msg: Weights) -> None:
         try:
@@ -51,6 +52,9 @@ class EncoderNode(Node):
             return
         self.weights = weights  # swapped between frames: callbacks never overlap
         self.get_logger().info(f"VAE weights version {weights.version}")
+        if self.waiting is not None:  # the frame that came before any weights (lock-step waits on it)
+            self.waiting, frame = None, self.waiting
+            self.on_image(frame)
 
     def on_image(self, msg: Image) -> None:
         try:
@@ -62,7 +66,8 @@ class EncoderNode(Node):
             return
         weights = self.weights
         if weights is None:
-            self.get_logger().warn("no VAE weights yet: not encoding", throttle_duration_sec=5.0)
+            self.get_logger().warn("no VAE weights yet: the latest frame waits for them", throttle_duration_sec=5.0)
+            self.waiting = msg
             return
         crop = (self.p.crop_x, self.p.crop_y, self.p.crop_width, self.p.crop_height)
         try:

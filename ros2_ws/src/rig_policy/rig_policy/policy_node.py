@@ -78,6 +78,7 @@ class PolicyNode(Node):
         self.teleop_twist: TwistStamped | None = None
         self.teleop_held_at: int | None = None  # ns of the last Joy with the override button held
         self.episode_active, self.t, self.last_latent_ns = False, 0, -1
+        self.answered: tuple[int, TwistStamped] | None = None  # lock-step: (latent stamp, the command it got)
         self.cmd_pub = self.create_publisher(TwistStamped, "/robot/ee_velocity_cmd", COMMAND_QOS)
         self.exp_pub = self.create_publisher(ExperienceStep, "/policy/experience", STREAM_QOS)
         self.status_pub = self.create_publisher(String, "/policy/status", 10)
@@ -119,6 +120,8 @@ class PolicyNode(Node):
 
         if self.p.trigger == "latent":
             load()  # lock-step: nothing runs between ticks, and the next tick must use these weights
+            if self.latent is not None:  # a latent held back for want of weights is acted on now; a used one
+                self.tick()               # gives "no new latent" and no command (lock-step never stalls here)
         else:
             threading.Thread(target=load, daemon=True).start()
 
@@ -143,6 +146,12 @@ class PolicyNode(Node):
                 self.tick()
 
     def on_latent(self, msg: Latent) -> None:
+        answered = self.answered
+        if self.p.trigger == "latent" and answered is not None and stamp_ns(msg.header.stamp) == answered[0]:
+            # Lock-step: the sim re-sends an observation only when no command followed it (sim_node
+            # republish_after), so the answer was lost (e.g. sent before the sim's subscription matched): resend.
+            self.cmd_pub.publish(answered[1])
+            return
         self.latent = msg
         if self.p.trigger == "latent":
             self.tick()
@@ -257,7 +266,9 @@ class PolicyNode(Node):
             velocity = safe_velocity(velocity, position, self.limits)
             action = (velocity / max(self.p.max_speed, 1e-9)).astype(np.float32)
         if not (self.p.trigger == "latent" and reason in IDLE_REASONS):
-            self.publish_command(velocity, now)
+            cmd = self.publish_command(velocity, now)
+            if self.p.trigger == "latent" and self.latent is not None:
+                self.answered = (stamp_ns(self.latent.header.stamp), cmd)
         if not reason:
             if not evaluating:
                 self.publish_step(is_demo, action.tolist(), is_last=False)
@@ -276,13 +287,14 @@ class PolicyNode(Node):
             if self.moving and self.blocked(now) in ("stale latent", "e-stop"):
                 self.publish_command(np.zeros(2), now)
 
-    def publish_command(self, velocity: np.ndarray, now: int) -> None:
+    def publish_command(self, velocity: np.ndarray, now: int) -> TwistStamped:
         self.moving = bool(np.any(velocity))
         cmd = TwistStamped()
         cmd.header.stamp.sec, cmd.header.stamp.nanosec = divmod(now, 1_000_000_000)
         cmd.header.frame_id = "base"
         cmd.twist.linear.x, cmd.twist.linear.y = float(velocity[0]), float(velocity[1])
         self.cmd_pub.publish(cmd)
+        return cmd
 
     def publish_step(self, is_demo: bool, action: list[float], is_last: bool) -> None:
         latent = self.latent

@@ -3,7 +3,8 @@
     trainer_node --ros-args -p init_checkpoint:=runs/offline_awac -p demo_bags:=bags/demo1,bags/demo2
 
 `init_checkpoint` is an offline_train output directory (or its offline.safetensors); its config fixes the
-image size, the VAE and the network sizes of the online agent. `demo_bags` are read with the offline dataset
+image size, the VAE and the network sizes of the online agent, and training goes on with its algorithm
+(AWAC, IQL or TD3+BC, every network as pre-trained; rig_core.offline.finetune). `demo_bags` are read with the offline dataset
 code (`bag_dataset`) and stored whole, flagged is_demo (rig_core.offline.finetune).
 """
 
@@ -71,7 +72,7 @@ def start(agent: RIGAgent, init_checkpoint: str, demo_bags: list[str]) -> str:
     try:
         if init_checkpoint:
             tensors, meta = read_offline(init_checkpoint)
-            loaded = start_from_offline(agent, tensors)
+            loaded = start_from_offline(agent, tensors, meta.get("algo", ""), meta.get("algo_config", ""))
             parts.append(f"{meta.get('algo', '?')} checkpoint {init_checkpoint} ({', '.join(loaded)})")
         if demo_bags:
             n = add_demo_episodes(agent, demo_episodes(demo_bags, agent.config.image_size))

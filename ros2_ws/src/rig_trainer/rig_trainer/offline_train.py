@@ -38,13 +38,6 @@ def _policy_hidden(algo: str, cfg: object) -> tuple[int, ...]:
     return cfg.policy_hidden_sizes if algo == "awac" else cfg.hidden_sizes
 
 
-def _actor_state(algo: str, learner: object) -> dict[str, torch.Tensor]:
-    """The deterministic actor the policy node runs: TD3+BC's actor, or the Gaussian policy's mean."""
-    if algo == "td3_bc":
-        return learner.actor.state_dict()
-    return {k.replace("mean_net.", "net.", 1): v for k, v in learner.actor.state_dict().items()}
-
-
 def evaluate_in_sim(weights: PolicyWeights | None, env_name: str, episodes: int, seed: int,
                     image_size: int) -> float:
     """Mean final hand distance to held-out goal images (m); `weights` None runs a uniform random policy."""
@@ -113,7 +106,7 @@ def train(args: argparse.Namespace, out: Path) -> dict:
             for key, value in stats.items():
                 curves.setdefault(key, []).append((i, float(value)))
     t_rl = time.perf_counter()
-    agent.td3.actor.load_state_dict(_actor_state(args.algo, learner))
+    agent.learner = learner  # policy_bytes exports its deterministic actor (a Gaussian policy's mean)
     data = policy_bytes(agent, version=1)
     weights = load_policy_weights(data)  # exactly what the policy node will do with the file
     probe = np.concatenate([dataset.latents[:8], dataset.goals[:8]], 1)

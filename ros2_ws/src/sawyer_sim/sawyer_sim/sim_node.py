@@ -16,6 +16,8 @@ import numpy as np
 import rclpy
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped, TwistStamped
+from rclpy.clock import Clock as RosClock
+from rclpy.clock import ClockType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -46,6 +48,8 @@ class SimNode(Node):
             "control_period": (0.1, "seconds of simulated time per env step (the env's frame_skip x timestep)"),
             "command_timeout": (0.2, "realtime: seconds without a command before the arm holds still"),
             "reliable_images": (False, "publish images reliable instead of sensor-data QoS (lock-step)"),
+            "republish_after": (2.0, "lock-step: wall-clock seconds without a command before the last observation "
+                                     "is sent again, same stamp (a consumer that was not yet listening; 0 = never)"),
         }
         for name, (default, description) in p.items():
             self.declare_parameter(name, default, _descriptor(description))
@@ -55,6 +59,8 @@ class SimNode(Node):
             raise RuntimeError(f"sim_node: mode must be 'realtime' or 'lockstep', got {self.mode!r}")
         self.period = float(get("control_period"))
         self.command_timeout = float(get("command_timeout"))
+        self.republish_after = float(get("republish_after"))
+        self.published_at = time.monotonic()
         self.env = sawyer_sim.make(get("env"), image_size=int(get("image_size")), seed=int(get("seed")))
         self.joint_names = [self.env.model.joint(i).name for i in range(self.env.model.njnt)
                             if self.env.model.jnt_type[i] == 3]  # hinge joints of the arm
@@ -75,6 +81,8 @@ class SimNode(Node):
         self.obs, self.info = self.env.reset(seed=int(get("seed")))
         if self.mode == "realtime":
             self.create_timer(self.period, self.tick)
+        elif self.republish_after > 0:  # steady clock: /clock stands still while nobody commands
+            self.create_timer(self.republish_after / 4, self.republish_if_idle, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         self.publish_observation()
         self.get_logger().info(f"{get('env')} in {self.mode} mode, {self.period:.3f} s per step")
 
@@ -98,6 +106,14 @@ class SimNode(Node):
     def tick(self) -> None:
         fresh = time.monotonic() - self.command_time <= self.command_timeout
         self.step(self.command if fresh else np.zeros(2))
+
+    def republish_if_idle(self) -> None:
+        """Lock-step: the chain waits on this node's last observation; if no command followed it for
+        `republish_after` s (e.g. the policy subscribed after it was sent), send it again, same stamp."""
+        if time.monotonic() - self.published_at >= self.republish_after:
+            self.get_logger().info(f"no command for {self.republish_after:.1f} s: observation re-sent",
+                                   throttle_duration_sec=30.0)
+            self.publish_observation(self.sim_ns)
 
     def step(self, velocity: np.ndarray) -> None:
         action = np.clip(velocity * self.period / MAX_STEP, -1.0, 1.0)
@@ -130,8 +146,9 @@ class SimNode(Node):
         pose.pose.orientation.w = 1.0
         return pose
 
-    def publish_observation(self) -> Time:
-        stamp = _time_msg(self.now_ns())
+    def publish_observation(self, stamp_ns: int | None = None) -> Time:
+        self.published_at = time.monotonic()
+        stamp = _time_msg(self.now_ns() if stamp_ns is None else stamp_ns)
         image = self.obs["image"]
         msg = Image(height=image.shape[0], width=image.shape[1], encoding="rgb8", step=image.shape[1] * 3)
         msg.header.stamp, msg.header.frame_id = stamp, "camera"

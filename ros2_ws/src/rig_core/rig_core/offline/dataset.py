@@ -11,7 +11,6 @@ the same trajectory's future by the very code the online agent uses, and rewards
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,12 +20,7 @@ from rig_core.relabel import relabel_goals
 from rig_core.rewards import latent_distance_reward
 from rig_core.td3 import Batch
 
-
-@dataclass
-class DemoBatch(Batch):
-    """A `td3.Batch` that also marks demonstration transitions (1.0) for the BC loss and Q-filter."""
-
-    is_demo: torch.Tensor | None = None  # (B,); None: every transition counts as a demonstration
+DemoBatch = Batch  # a `td3.Batch` whose `is_demo` marks demonstrations (None: every row is one)
 
 
 class TrajectoryDataset:

@@ -1,10 +1,12 @@
-"""Online fine-tuning from offline pre-training (thesis ch. 6–7: offline pre-training, then online RL with the
+"""Online fine-tuning from offline pre-training (thesis ch. 5–7: offline pre-training, then online RL with the
 demonstrations kept in the replay buffer).
 
-The online learner is the RIG agent's TD3. It starts from the offline networks: the VAE, the actor (TD3+BC's
-actor, or AWAC's / IQL's Gaussian policy mean, which has the same layers) and, where the shapes agree, the
-twin critic. Demonstrations go into the agent's `ImageReplayBuffer` as whole episodes flagged `is_demo`,
-with the final frame as the rollout goal (relabeling then draws goals from each demo's future).
+Given the offline algorithm, fine-tuning continues *that* algorithm online (AWAC §6.4, IQL §7.3, TD3+BC §5.4):
+the agent's learner becomes the offline learner with every network (actor, critics, targets, IQL's V) as
+pre-trained, and the replay's demo-flagged rows feed TD3+BC's BC loss and Q-filter. Without the algorithm,
+the RIG agent's TD3 starts from the offline actor (a Gaussian policy's mean) and, where shapes fit, critic.
+Demonstrations go into the replay as whole episodes flagged `is_demo`, with the final frame as the rollout
+goal, and are pinned there: online steps never overwrite them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 
 from rig_core.agent import RIGAgent
 from rig_core.errors import CheckpointError, DataError
+from rig_core.offline import make_learner
 
 
 def actor_state(actor_tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -32,37 +35,81 @@ def _fits(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> bool:
     return bool(state) and set(state) == set(expected) and all(state[k].shape == expected[k].shape for k in expected)
 
 
-def start_from_offline(agent: RIGAgent, tensors: dict[str, torch.Tensor]) -> list[str]:
-    """Load offline networks (`{module}.{param}` tensors: vae, actor, critic[, critic_target]) into `agent`.
+def start_from_offline(agent: RIGAgent, tensors: dict[str, torch.Tensor], algo: str = "",
+                       algo_config_json: str = "") -> list[str]:
+    """Load offline networks (`{module}.{param}` tensors: vae, actor, critic[, critic_target, value]) into `agent`.
 
-    The VAE and actor must fit (CheckpointError otherwise); the critic is taken when its shapes fit. Targets
-    start equal to their networks unless the offline run saved its own. Returns what was loaded.
+    With `algo` (an ALGORITHMS key) and its config JSON, the agent's learner becomes that algorithm with every
+    one of its networks loaded (all must fit). Otherwise the TD3 actor must fit and the critic is taken when
+    its shapes fit. Targets start equal to their networks unless saved. Returns what was loaded.
     """
-    vae, actor = _sub(tensors, "vae"), actor_state(_sub(tensors, "actor"))
+    vae = _sub(tensors, "vae")
     if not _fits(agent.vae, vae):
         raise CheckpointError("offline VAE does not fit the agent (image size or latent dim differ)")
-    if not _fits(agent.td3.actor, actor):
+    if algo:
+        return _start_learner(agent, tensors, vae, algo, algo_config_json)
+    actor = actor_state(_sub(tensors, "actor"))
+    if not _fits(agent.learner.actor, actor):
         raise CheckpointError("offline actor does not fit the agent's TD3 actor (hidden sizes or dims differ)")
     agent.vae.load_state_dict(vae)
-    agent.td3.actor.load_state_dict(actor)
-    agent.td3.actor_target.load_state_dict(actor)
+    agent.learner.actor.load_state_dict(actor)
+    agent.learner.actor_target.load_state_dict(actor)
     loaded = ["vae", "actor"]
     critic = _sub(tensors, "critic")
-    if _fits(agent.td3.critic, critic):
+    if _fits(agent.learner.critic, critic):
         target = _sub(tensors, "critic_target")
-        agent.td3.critic.load_state_dict(critic)
-        agent.td3.critic_target.load_state_dict(target if _fits(agent.td3.critic_target, target) else critic)
+        agent.learner.critic.load_state_dict(critic)
+        agent.learner.critic_target.load_state_dict(target if _fits(agent.learner.critic_target, target) else critic)
         loaded.append("critic")
     agent.vae_version = max(agent.vae_version, 1)  # trained: no VAE pre-training online
     agent.buffer.reencode(agent.vae.encode)
     return loaded
 
 
+def _start_learner(agent: RIGAgent, tensors: dict[str, torch.Tensor], vae: dict[str, torch.Tensor], algo: str,
+                   algo_config_json: str) -> list[str]:
+    try:
+        learner = make_learner(algo, algo_config_json or "{}", 2 * agent.config.vae.latent_dim, agent.action_dim,
+                               agent.config.seed)
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"offline learner {algo!r} cannot be built: {err}") from None
+    modules = learner.modules()
+    for name, module in modules.items():
+        state = _sub(tensors, name)
+        if not state and name.endswith("_target"):
+            state = _sub(tensors, name.removesuffix("_target"))
+        if not _fits(module, state):
+            raise CheckpointError(f"offline {algo} {name} does not fit ({'missing' if not state else 'shapes differ'})")
+        module.load_state_dict(state)
+    agent.vae.load_state_dict(vae)
+    agent.learner = learner
+    agent.vae_version = max(agent.vae_version, 1)
+    agent.buffer.reencode(agent.vae.encode)
+    return ["vae", *modules]
+
+
+def exploration_noise(learner: object, rng: np.random.Generator) -> np.ndarray | None:
+    """One step's exploration noise of an offline learner online, or None for RIG's OU noise (TD3, TD3+BC).
+
+    IQL adds Gaussian noise of its `exploration_noise` σ (App. E.2); AWAC acts by sampling its Gaussian policy
+    (§6.4), i.e. the mean plus noise of the policy's own σ.
+    """
+    actor = getattr(learner, "actor", None)
+    sigma = getattr(getattr(learner, "config", None), "exploration_noise", None)
+    if sigma is None and hasattr(actor, "log_std"):
+        with torch.no_grad():
+            sigma = actor.log_std.clamp(actor.log_std_min, actor.log_std_max).exp().numpy()
+    if sigma is None:
+        return None
+    return (rng.standard_normal(actor.action_dim) * sigma).astype(np.float32)
+
+
 def add_demo_episodes(agent: RIGAgent, episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> int:
     """Store (frames (T+1, S, S, 3) uint8, actions (T, A), is_demo (T,)) episodes in the agent's replay.
 
     The rollout goal of every step is the episode's final latent. Demos are not env steps of this run,
-    so `buffer.env_steps` (the online step count) is left unchanged. Returns the transitions stored.
+    so `buffer.env_steps` (the online step count) is left unchanged. The demos are pinned in the buffer
+    (online steps never overwrite them), so add them before any online step. Returns the transitions stored.
     """
     buf, n = agent.buffer, 0
     env_steps = buf.env_steps
@@ -75,4 +122,5 @@ def add_demo_episodes(agent: RIGAgent, episodes: list[tuple[np.ndarray, np.ndarr
             buf.add_step(actions[t], z[-1], frames[t + 1], z[t + 1], logvar[t + 1], is_demo=bool(is_demo[t]))
         n += len(actions)
     buf.env_steps = env_steps
+    buf.pin()
     return n

@@ -36,6 +36,10 @@ class GaussianPolicy(nn.Module):
         """A stochastic action, clipped to [-1, 1]."""
         return self.distribution(obs).sample().clamp(-1.0, 1.0)
 
+    def deterministic_state_dict(self) -> dict[str, torch.Tensor]:
+        """The mean network as a TD3 `networks.Actor` state dict: what the policy node executes."""
+        return {k.replace("mean_net.", "net.", 1): v for k, v in self.state_dict().items() if k.startswith("mean_net.")}
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """The mean action (what `act` executes at evaluation)."""
         return self.mean_net(obs)
