@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rig_policy.graph import die_with_parent
+
 
 class NodeProcess:
     """A child process with its output in a log file; `stop()` sends SIGINT, then kills."""
@@ -15,7 +17,7 @@ class NodeProcess:
         log.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
     @classmethod
     def python(cls, script: Path | str, args: list[str], env: dict[str, str], log: Path) -> NodeProcess:

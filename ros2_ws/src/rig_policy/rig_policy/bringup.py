@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from rig_policy.graph import Graph, NodeSpec, load_graph, node_command, parse_overrides
+from rig_policy.graph import Graph, NodeSpec, die_with_parent, load_graph, node_command, parse_overrides
 
 
 def _pump(name: str, stream) -> None:
@@ -34,7 +34,8 @@ class Bringup:
 
     def start(self, spec: NodeSpec) -> None:
         cmd = node_command(spec, self.graph, self.scratch)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=die_with_parent)
         self.procs[spec.name] = proc
         threading.Thread(target=_pump, args=(spec.name, proc.stdout), daemon=True).start()
         print(f"[bringup] started {spec.name} (pid {proc.pid}): {' '.join(cmd)}", flush=True)

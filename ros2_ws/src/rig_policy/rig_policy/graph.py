@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +155,24 @@ def executable_command(spec: NodeSpec) -> list[str]:
     except ImportError:
         pass
     return [sys.executable, "-m", f"{spec.package}.{spec.executable}"]
+
+
+def _load_prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the forked child must not import or load
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` for node processes: the kernel sends SIGTERM (a clean node shutdown) when the process that
+    started them dies, however it dies, so a killed bringup or graph_run never leaves nodes running."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def node_command(spec: NodeSpec, graph: Graph, scratch: Path) -> list[str]:

@@ -50,7 +50,7 @@ from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make
 from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
-from rig_policy.graph import Graph, graph_file, load_graph, node_command
+from rig_policy.graph import Graph, die_with_parent, graph_file, load_graph, node_command
 from rig_policy.ros_common import LATCHED_QOS, stamp_ns
 
 EVAL_EPISODE_BASE = 1_000_000  # evaluation goals' episode numbers (training episodes count from 1)
@@ -178,7 +178,8 @@ class GraphRun:
         for spec in self.graph.nodes:
             cmd = node_command(spec, self.graph, logs / "params")
             log = open(logs / f"{spec.name}.log", "wb")  # noqa: SIM115 - the child process owns it
-            self.procs[spec.name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.procs[spec.name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                                     preexec_fn=die_with_parent)
             log.close()
 
     def stop(self, grace: float = 30.0) -> None:
