@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--algos", nargs="+", default=["awac", "iql", "td3_bc"], choices=sorted(ALGORITHMS))
     parser.add_argument("--online-learner", choices=["own", "td3"], default="own",
                         help="online: each algorithm's own update (default) or RIG's TD3 from its actor/critic")
+    parser.add_argument("--relabel", choices=["none", "future", "vae", "rig"], default="future",
+                        help="online goal relabeling of the fine-tuned methods (offline: future; RIG from scratch: rig)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path)
@@ -103,6 +105,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     hidden = tuple(args.hidden)
     config = default_config(args.env, seed=args.seed, total_steps=max(args.online_steps, 2), eval_goals=args.eval_goals,
+                            relabel=args.relabel,
                             exploration_steps=min(default_config(args.env).exploration_steps, args.online_steps // 2),
                             eval_every=max(args.online_steps, 1),
                             td3={"hidden_sizes": hidden, "batch_size": args.batch_size,
@@ -165,7 +168,7 @@ def main() -> None:
                       "online_s": round(t_on, 1), "loaded": loaded}
         print(f"{algo}: {rows[algo]}", flush=True)
     t0 = time.perf_counter()
-    rig = run_rig(config, make_env, show_progress=False)
+    rig = run_rig(dataclasses.replace(config, relabel="rig"), make_env, show_progress=False)  # RIG as published
     rows["rig_scratch"] = {"after_offline": None, "after_online": score(rig.final_eval.final, args.env),
                            "online_s": round(time.perf_counter() - t0, 1)}
     print(f"\n{args.env}: {args.demos} demos, {args.offline_steps} offline steps, N = {args.online_steps} online env "

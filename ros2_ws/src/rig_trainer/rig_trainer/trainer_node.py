@@ -6,7 +6,9 @@ publishes versioned actor + VAE weights every `publish_every` gradient steps and
 whenever it has caught up with the received steps (reliable, transient-local, safetensors bytes); /trainer/metrics says when it is
 idle, which lock-step episodes wait for. It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
 resumes from the checkpoint after a restart. It keeps off the 10 Hz loop's cores: one torch thread, niced,
-the training thread under SCHED_IDLE (it gets only cycles nobody else wants), optionally pinned to `cpus`.
+optionally pinned to `cpus` (the control loop itself runs SCHED_FIFO). SCHED_IDLE for the training thread
+is available but off: the thread holds the GIL that the executor (messages, shutdown) needs, and under CPU load
+a SCHED_IDLE thread holding it barely runs, so the node stalls (seen: a 30 s stop timeout).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class TrainerNode(Node):
             "checkpoint_dir": ("", "directory for checkpoints ('' = none); resumed from when present", None),
             "checkpoint_every": (60.0, "seconds between checkpoints", (1.0, 86400.0)),
             "nice": (10, "niceness added to this process (protects the control loop)", (0, 19)),
-            "sched_idle": (True, "run the training thread under SCHED_IDLE (Linux)", None),
+            "sched_idle": (False, "run the training thread under SCHED_IDLE (Linux). Off by default: it shares "
+                                  "the GIL with the executor, which then waits on a starved thread under load", None),
             "cpus": ("", "comma-separated CPUs the trainer may use ('' = any), e.g. '1'", None),
             "torch_threads": (1, "torch intra-op threads", (1, 64)),
             "seed": (0, "seed", (0, 2**31 - 1)),
@@ -78,6 +81,8 @@ class TrainerNode(Node):
         if p.updates_per_step >= 0:
             overrides.setdefault("td3", {})["updates_per_step"] = round(p.updates_per_step)
         overrides.setdefault("seed", p.seed)
+        if p.init_checkpoint:  # relabel as offline training did: imagined goals undid it (benchmarks/RESULTS.md)
+            overrides.setdefault("relabel", "future")
         try:
             self.config = default_config(p.env, total_steps=10**9, **overrides)
             if p.init_checkpoint:
