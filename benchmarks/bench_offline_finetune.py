@@ -8,8 +8,9 @@
 3. AWAC, IQL and TD3+BC, each `--offline-steps` gradient steps → evaluated on held-out goal images.
 4. Each fine-tuned online for `--online-steps` env steps (rig_core.offline.finetune): the algorithm goes on with
    its own update and every pre-trained network (`--online-learner td3`: RIG's TD3 from the offline actor and
-   critic instead), demos pinned and flagged in the replay, imagined goals, each algorithm's exploration
-   (AWAC samples π, IQL σ = 0.03, TD3+BC OU) → evaluated again.
+   critic instead), demos pinned and flagged in the replay, goals relabeled as offline (`--relabel future`;
+   `rig` mixes in imagined goals), each algorithm's exploration (AWAC samples π, IQL σ = 0.03, TD3+BC OU)
+   → evaluated again.
 5. RIG from scratch (`rig_core.loop.run_rig`) for the same number of env steps, same networks and goals.
 Final distance is the mean final hand (reacher) / puck (pushers) distance to the held-out goals (m).
 """

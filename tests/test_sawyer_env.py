@@ -174,3 +174,27 @@ def test_unknown_name():
     with pytest.raises(ValueError, match="reacher, pusher, multi_pusher"):
         sawyer_sim.make("door")
     assert sawyer_sim.ENV_NAMES == ("reacher", "pusher", "multi_pusher")
+
+
+@pytest.mark.parametrize("name", sawyer_sim.ENV_NAMES)
+def test_hidden_out_of_view_geoms_change_no_pixel(name):
+    """Geoms moved out of the rendered groups (sawyer_sim.env.OUT_OF_VIEW_BODIES) are really never in view: hand
+    at the workspace corners and at random, 48 and 84 px, every pixel equals the full scene's."""
+    from sawyer_sim.env import HIDDEN_GROUP
+
+    for size in (48, 84):
+        env = sawyer_sim.make(name, image_size=size, seed=0)
+        hidden = env.model.geom_group == HIDDEN_GROUP
+        assert hidden.sum() >= 8
+        rng = np.random.default_rng(0)
+        states = [env.sample_state(rng) for _ in range(12)]
+        for x in (env.hand_low[0], env.hand_high[0]):
+            for y in (env.hand_low[1], env.hand_high[1]):
+                state = env.sample_state(rng)
+                state[:2] = (x, y)
+                states.append(state)
+        fast = [env.render_state(s) for s in states]
+        env.model.geom_group[hidden] = 1  # back in the arm's own visible group
+        for state, image in zip(states, fast, strict=True):
+            np.testing.assert_array_equal(env.render_state(state), image)
+        env.close()

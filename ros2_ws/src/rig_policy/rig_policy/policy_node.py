@@ -265,10 +265,12 @@ class PolicyNode(Node):
                 reason, velocity = "non-finite action", np.zeros(2)
             velocity = safe_velocity(velocity, position, self.limits)
             action = (velocity / max(self.p.max_speed, 1e-9)).astype(np.float32)
-        if not (self.p.trigger == "latent" and reason in IDLE_REASONS):
-            cmd = self.publish_command(velocity, now)
-            if self.p.trigger == "latent" and self.latent is not None:
-                self.answered = (stamp_ns(self.latent.header.stamp), cmd)
+        if self.p.trigger == "latent" and reason not in IDLE_REASONS and self.latent is not None:
+            # Lock-step: the command is stamped with the observation it answers; the sim steps only on that.
+            image_ns = stamp_ns(self.latent.header.stamp)
+            self.answered = (image_ns, self.publish_command(velocity, image_ns))
+        elif self.p.trigger != "latent":
+            self.publish_command(velocity, now)
         if not reason:
             if not evaluating:
                 self.publish_step(is_demo, action.tolist(), is_last=False)

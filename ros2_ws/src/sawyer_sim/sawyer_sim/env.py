@@ -31,6 +31,21 @@ FINGER_QPOS = (0.04, -0.03)  # r_close, l_close: closed gripper, locked by equal
 TABLE_LOW, TABLE_HIGH = (-0.7, 0.15), (0.7, 1.05)  # table top extents, used as the state-space bounds
 
 
+# Bodies the fixed camera never sees with the hand in its rectangle (checked over the workspace corners and
+# random poses by tests/test_sawyer_env.py): their geoms go to a render group the camera skips. About half of
+# the arm's triangles; software rendering time scales with triangles. Physics is untouched.
+OUT_OF_VIEW_BODIES = ("pedestal_feet", "torso", "head", "right_l0", "right_l1", "right_l1_2", "right_l2", "right_l3")
+HIDDEN_GROUP = 5  # not rendered by MuJoCo's default scene options (groups 0-2 are)
+
+
+def hide_out_of_view(model: mujoco.MjModel) -> int:
+    """Move the geoms of OUT_OF_VIEW_BODIES to HIDDEN_GROUP; returns how many."""
+    ids = {mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name) for name in OUT_OF_VIEW_BODIES} - {-1}
+    geoms = [g for g in range(model.ngeom) if model.geom_bodyid[g] in ids]
+    model.geom_group[geoms] = HIDDEN_GROUP
+    return len(geoms)
+
+
 class SawyerVisualEnv(gym.Env):
     """One of the RIG visual Sawyer tasks; see the module and :mod:`sawyer_sim.tasks` docstrings."""
 
@@ -67,6 +82,7 @@ class SawyerVisualEnv(gym.Env):
             list(spec.puck_starts), timestep=timestep, keep=mesh_keep, offsize=max(64, self.image_size), fovy=spec.fovy, **CAMERA
         )
         self.model = scene.load_model(xml)
+        hide_out_of_view(self.model)
         self.data = mujoco.MjData(self.model)
         body = lambda n: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, n)  # noqa: E731
         self._hand = body("hand")

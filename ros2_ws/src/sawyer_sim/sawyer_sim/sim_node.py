@@ -5,7 +5,9 @@ In: /robot/ee_velocity_cmd (TwistStamped, m/s). Out: /camera/image_raw, /robot/e
 sets the scene's goal, for held-out evaluation goals).
 Modes: "realtime" steps physics every control period on the wall clock with the latest command (zero when
 commands stop for `command_timeout`, like the arm's deadman); "lockstep" advances one control period per
-command received and publishes /clock, so every node on use_sim_time runs in simulated time.
+command that answers the current observation (stamped with its time; others are ignored) and publishes /clock,
+so every node on use_sim_time runs in simulated time. An observation nobody answered for `republish_after`
+wall-clock seconds is sent again (a subscriber that matched late would otherwise stall the chain).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from rig_interfaces.srv import Reset
 from sawyer_sim.tasks import HAND_Z, MAX_STEP
 
 RELIABLE = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def stamp_ns(stamp: Time) -> int:
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
 
 
 def _time_msg(ns: int) -> Time:
@@ -98,6 +104,12 @@ class SimNode(Node):
         if not np.all(np.isfinite(v)):
             self.get_logger().error(f"rejected non-finite velocity command {v.tolist()}: holding still")
             v = np.zeros(2)
+        if self.mode == "lockstep" and stamp_ns(msg.header.stamp) != self.sim_ns:
+            # A command answers the observation stamped like it; one for an older observation (a duplicate
+            # answer to a re-sent one, or the last episode's) must not step this one.
+            self.get_logger().warn(f"lock-step: ignored a command for observation {stamp_ns(msg.header.stamp)} ns "
+                                   f"(current {self.sim_ns} ns)", throttle_duration_sec=5.0)
+            return
         self.command, self.command_time = v, time.monotonic()
         self.commands_received += 1
         if self.mode == "lockstep":
