@@ -1,4 +1,5 @@
-"""Env steps/s of the sawyer_sim envs at 48x48 (one render per step), decimated (default) vs full meshes.
+"""Env steps/s of the sawyer_sim envs at 48x48 (one render per step): the default (decimated meshes, geoms the
+camera never sees not rendered) vs decimated only vs full meshes.
 
 Run: .venv/bin/python benchmarks/bench_env.py [--steps N] [--size S]
 Wall-clock rates depend on other load on the machine; "cpu ms/step" is this process's CPU time per step
@@ -19,10 +20,10 @@ import numpy as np
 import sawyer_sim
 
 
-def bench(name: str, keep: float | None, steps: int, size: int) -> dict[str, float]:
+def bench(name: str, keep: float | None, hide: bool, steps: int, size: int) -> dict[str, float]:
     """Steps/s over ``steps`` random-action steps (resets included), plus per-step render and physics cost."""
     t0 = time.perf_counter()
-    env = sawyer_sim.make(name, image_size=size, seed=0, mesh_keep=keep)
+    env = sawyer_sim.make(name, image_size=size, seed=0, mesh_keep=keep, hide_unseen=hide)
     build = time.perf_counter() - t0
     env.reset()
     actions = np.random.default_rng(0).uniform(-1, 1, (steps, 2)).astype(np.float32)
@@ -54,13 +55,14 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=48)
     args = ap.parse_args()
     print(f"sawyer_sim env speed, {args.size}x{args.size} images, {args.steps} steps, MUJOCO_GL={os.environ['MUJOCO_GL']}")
-    print(f"{'env':<14}{'meshes':<16}{'steps/s':>9}{'cpu ms/step':>13}{'render ms':>11}{'physics ms':>12}{'build s':>9}")
+    print(f"{'env':<14}{'meshes':<30}{'steps/s':>9}{'cpu ms/step':>13}{'render ms':>11}{'physics ms':>12}{'build s':>9}")
     for name in sawyer_sim.ENV_NAMES:
-        for keep, label in ((0.1, "decimated 10%"), (None, "full")):
-            r = bench(name, keep, args.steps, args.size)
+        for keep, hide, label in ((0.1, True, "decimated 10%, unseen hidden"), (0.1, False, "decimated 10%"),
+                                  (None, False, "full")):
+            r = bench(name, keep, hide, args.steps, args.size)
             widths = {"steps/s": (9, 0), "cpu ms/step": (13, 2), "render ms": (11, 2), "physics ms": (12, 2), "build s": (9, 2)}
             cols = "".join(f"{r[k]:>{w}.{p}f}" for k, (w, p) in widths.items())
-            print(f"{name:<14}{label:<16}{cols}")
+            print(f"{name:<14}{label:<30}{cols}")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class SawyerVisualEnv(gym.Env):
         frame_skip: int = 20,
         timestep: float = 0.005,
         mesh_keep: float | None = 0.1,
+        hide_unseen: bool = True,
         render_mode: str | None = "rgb_array",
         seed: int | None = None,
     ) -> None:
@@ -82,7 +83,8 @@ class SawyerVisualEnv(gym.Env):
             list(spec.puck_starts), timestep=timestep, keep=mesh_keep, offsize=max(64, self.image_size), fovy=spec.fovy, **CAMERA
         )
         self.model = scene.load_model(xml)
-        hide_out_of_view(self.model)
+        if hide_unseen:
+            hide_out_of_view(self.model)
         self.data = mujoco.MjData(self.model)
         body = lambda n: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, n)  # noqa: E731
         self._hand = body("hand")
