@@ -9,7 +9,8 @@
 4. Each fine-tuned online for `--online-steps` env steps (rig_core.offline.finetune): the algorithm goes on with
    its own update and every pre-trained network (`--online-learner td3`: RIG's TD3 from the offline actor and
    critic instead), demos pinned and flagged in the replay, goals relabeled as offline (`--relabel future`;
-   `rig` mixes in imagined goals), each algorithm's exploration (AWAC samples π, IQL σ = 0.03, TD3+BC OU)
+   `rig` mixes in imagined goals), each algorithm's exploration (AWAC samples π, IQL σ = 0.03, TD3+BC
+   10 % random actions + ±10 % uniform noise)
    → evaluated again.
 5. RIG from scratch (`rig_core.loop.run_rig`) for the same number of env steps, same networks and goals.
 Final distance is the mean final hand (reacher) / puck (pushers) distance to the held-out goals (m).
@@ -33,7 +34,7 @@ from rig_core.evaluate import evaluate, make_goal_set, random_policy
 from rig_core.loop import run_rig
 from rig_core.noise import OUNoise
 from rig_core.offline import ALGORITHMS, TrajectoryDataset, learner_config_json
-from rig_core.offline.finetune import add_demo_episodes, exploration_noise, start_from_offline
+from rig_core.offline.finetune import add_demo_episodes, explore, start_from_offline
 from rig_core.scripted import scripted_action
 
 Episode = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -73,8 +74,9 @@ def online(agent: RIGAgent, env, steps: int, seed: int) -> None:
         goal, done = agent.sample_goals(1)[0], False
         noise.reset()
         while not done and step < steps:
-            own = exploration_noise(agent.learner, agent.rng)
-            action = agent.act(z[0], goal, noise.sample() if own is None else own)
+            action = agent.act(z[0], goal)
+            own = explore(agent.learner, action, agent.rng)
+            action = np.clip(action + noise.sample(), -1, 1).astype(np.float32) if own is None else own
             obs, _, terminated, truncated, _ = env.step(action)
             z, logvar = agent.encode(obs["image"])
             agent.buffer.add_step(action, goal, obs["image"], z[0], logvar[0])

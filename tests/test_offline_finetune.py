@@ -9,12 +9,13 @@ import torch
 
 from rig_core.agent import RIGAgent
 from rig_core.checkpoint import load_checkpoint, policy_bytes, save_checkpoint
-from rig_core.config import default_config
+from rig_core.config import TD3Config, default_config
 from rig_core.errors import CheckpointError
 from rig_core.offline import ALGORITHMS, learner_config_json
-from rig_core.offline.finetune import add_demo_episodes, exploration_noise, start_from_offline
+from rig_core.offline.finetune import add_demo_episodes, explore, start_from_offline
 from rig_core.ros_glue import load_policy_weights
 from rig_core.scripted import scripted_action
+from rig_core.td3 import TD3
 
 
 def _agent(hidden=(16, 16)) -> RIGAgent:
@@ -103,13 +104,17 @@ def test_finetuning_continues_the_offline_algorithm_and_resumes_as_it(algo, tmp_
     assert restored.buffer.pinned == agent.buffer.pinned == 6
 
 
-def test_exploration_noise_follows_each_algorithm():
+def test_exploration_follows_each_algorithm():
     rng = np.random.default_rng(0)
     iql = ALGORITHMS["iql"][0](6, 2, ALGORITHMS["iql"][1](hidden_sizes=(8,)))
     awac = ALGORITHMS["awac"][0](6, 2, ALGORITHMS["awac"][1](policy_hidden_sizes=(8,), critic_hidden_sizes=(8,)))
     td3_bc = ALGORITHMS["td3_bc"][0](6, 2, ALGORITHMS["td3_bc"][1](hidden_sizes=(8,)))
-    iql_noise = np.stack([exploration_noise(iql, rng) for _ in range(2000)])
+    action = np.array([0.2, -0.3], np.float32)
+    iql_noise = np.stack([explore(iql, action, rng) for _ in range(2000)]) - action
     assert abs(iql_noise.std() - 0.03) < 0.003  # IQL: σ = 0.03 (App. E.2)
-    awac_noise = np.stack([exploration_noise(awac, rng) for _ in range(2000)])
-    assert abs(awac_noise.std() - 1.0) < 0.1  # AWAC samples π: its σ, exp(0) at initialisation
-    assert exploration_noise(td3_bc, rng) is None  # TD3+BC keeps RIG's OU noise
+    awac_actions = np.stack([explore(awac, np.zeros(2, np.float32), rng) for _ in range(2000)])
+    assert 0.68 < awac_actions.std() < 0.76  # AWAC samples π: σ = 1 at init; N(0, 1) clipped to [-1, 1] has std 0.72
+    td3_bc_noise = np.stack([explore(td3_bc, action, rng) for _ in range(4000)]) - action
+    far = np.abs(td3_bc_noise).max(1) > 0.1 + 1e-6  # only the uniformly random actions leave ±10 %
+    assert abs(far.mean() - 0.1 * 0.85) < 0.03  # §5.5.2: p = 0.1 (a random action lands within ±0.1 ~15 %)
+    assert explore(TD3(6, 2, TD3Config(hidden_sizes=(8,))), action, rng) is None  # RIG's TD3: OU noise

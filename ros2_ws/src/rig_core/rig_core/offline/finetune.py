@@ -88,20 +88,28 @@ def _start_learner(agent: RIGAgent, tensors: dict[str, torch.Tensor], vae: dict[
     return ["vae", *modules]
 
 
-def exploration_noise(learner: object, rng: np.random.Generator) -> np.ndarray | None:
-    """One step's exploration noise of an offline learner online, or None for RIG's OU noise (TD3, TD3+BC).
+def explore(learner: object, action: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """The exploratory version of the policy's `action` for an offline learner online, in [-1, 1]; None for
+    RIG's TD3 (the caller adds OU noise, Table 1).
 
-    IQL adds Gaussian noise of its `exploration_noise` σ (App. E.2); AWAC acts by sampling its Gaussian policy
-    (§6.4), i.e. the mean plus noise of the policy's own σ.
+    TD3+BC: a uniformly random action with probability `random_eps`, else uniform noise of ±`noise_eps`
+    (§5.5.2). IQL: Gaussian noise of σ = `exploration_noise` (App. E.2). AWAC: a sample of its Gaussian
+    policy (§6.4), the mean plus noise of the policy's own σ.
     """
+    cfg = getattr(learner, "config", None)
+    action = np.asarray(action, np.float32)
+    if hasattr(cfg, "random_eps"):
+        if rng.random() < cfg.random_eps:
+            return rng.uniform(-1.0, 1.0, action.shape).astype(np.float32)
+        return np.clip(action + rng.uniform(-cfg.noise_eps, cfg.noise_eps, action.shape), -1.0, 1.0).astype(np.float32)
+    sigma = getattr(cfg, "exploration_noise", None)
     actor = getattr(learner, "actor", None)
-    sigma = getattr(getattr(learner, "config", None), "exploration_noise", None)
     if sigma is None and hasattr(actor, "log_std"):
         with torch.no_grad():
             sigma = actor.log_std.clamp(actor.log_std_min, actor.log_std_max).exp().numpy()
     if sigma is None:
         return None
-    return (rng.standard_normal(actor.action_dim) * sigma).astype(np.float32)
+    return np.clip(action + rng.standard_normal(action.shape) * sigma, -1.0, 1.0).astype(np.float32)
 
 
 def add_demo_episodes(agent: RIGAgent, episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> int:

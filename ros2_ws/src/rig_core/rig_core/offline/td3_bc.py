@@ -28,6 +28,8 @@ class TD3BCConfig(TD3Config):
     bc_weight: float = 1.0  # λ2 · N_D: λ2 = 1/N_D, so the BC sum is divided by the batch's demo count
     q_filter: bool = True  # Eq. 19; False gives the "No Q-Filter" ablation (§5.8)
     l2_reg: float = 5e-3  # L2 regularisation of π and Q
+    random_eps: float = 0.1  # online: a uniformly random action with this probability at every step
+    noise_eps: float = 0.1  # online: otherwise uniform noise over ±10 % of the action range
 
 
 def q_filter_mask(q_demo: torch.Tensor, q_policy: torch.Tensor, is_demo: torch.Tensor) -> torch.Tensor:
