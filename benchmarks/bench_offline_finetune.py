@@ -57,9 +57,18 @@ def collect_demos(env, n: int, seed: int, noise: float) -> list[Episode]:
     return episodes
 
 
+SUCCESS_M = 0.05  # a goal counts as reached when its final distance is below this
+
+
 def score(result_final: dict[str, float], env_name: str) -> float:
     key = "ee_distance" if env_name == "reacher" else "puck_distance"
     return round(float(result_final[key]), 4)
+
+
+def success(result, env_name: str) -> float:
+    """Fraction of held-out goals whose final hand (reacher) / puck (pushers) distance is below SUCCESS_M."""
+    key = "ee_distance" if env_name == "reacher" else "puck_distance"
+    return round(float(np.mean(np.asarray(result.per_goal[key]) < SUCCESS_M)), 3)
 
 
 def online(agent: RIGAgent, env, steps: int, seed: int) -> None:
@@ -132,8 +141,8 @@ def main() -> None:
     def encode(frames: np.ndarray) -> np.ndarray:
         return base.encode(frames)[0]
 
-    demo_final = score(evaluate(eval_env, goals, lambda z, g: np.zeros(2, np.float32), encode,
-                                seed=config.eval_seed).final, args.env)
+    still = evaluate(eval_env, goals, lambda z, g: np.zeros(2, np.float32), encode, seed=config.eval_seed)
+    demo_final, still_success = score(still.final, args.env), success(still, args.env)
     random_final = score(evaluate(eval_env, goals, random_policy(args.seed), encode, seed=config.eval_seed).final,
                          args.env)
     latents = [base.encode(f)[0] for f, _, _ in demos]
@@ -161,30 +170,37 @@ def main() -> None:
             tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
         own = args.online_learner == "own"
         loaded = start_from_offline(agent, tensors, *((algo, learner_config_json(learner)) if own else ()))
-        after_offline = score(evaluate(eval_env, goals, agent.act, encode, seed=config.eval_seed).final, args.env)
+        offline_eval = evaluate(eval_env, goals, agent.act, encode, seed=config.eval_seed)
+        after_offline = score(offline_eval.final, args.env)
         add_demo_episodes(agent, demos)
         t0 = time.perf_counter()
         online(agent, env, args.online_steps, args.seed)
         t_on = time.perf_counter() - t0
-        after_online = score(evaluate(eval_env, goals, agent.act, encode, seed=config.eval_seed).final, args.env)
-        rows[algo] = {"after_offline": after_offline, "after_online": after_online, "offline_s": round(t_off, 1),
+        online_eval = evaluate(eval_env, goals, agent.act, encode, seed=config.eval_seed)
+        after_online = score(online_eval.final, args.env)
+        rows[algo] = {"after_offline": after_offline, "after_online": after_online,
+                      "success_offline": success(offline_eval, args.env), "success_online": success(online_eval, args.env),
+                      "offline_s": round(t_off, 1),
                       "online_s": round(t_on, 1), "loaded": loaded}
         print(f"{algo}: {rows[algo]}", flush=True)
     t0 = time.perf_counter()
     rig = run_rig(dataclasses.replace(config, relabel="rig"), make_env, show_progress=False)  # RIG as published
     rows["rig_scratch"] = {"after_offline": None, "after_online": score(rig.final_eval.final, args.env),
+                           "success_offline": None, "success_online": success(rig.final_eval, args.env),
                            "online_s": round(time.perf_counter() - t0, 1)}
     print(f"\n{args.env}: {args.demos} demos, {args.offline_steps} offline steps, N = {args.online_steps} online env "
           f"steps ({args.online_learner} learner), {config.eval_goals} held-out goals; final distance (m), lower is better")
-    print(f"{'method':<12} {'after offline':>14} {'after online':>13}")
+    print(f"{'method':<12} {'after offline':>14} {'after online':>13}   success (< {SUCCESS_M} m) offline / online")
     for name, row in rows.items():
         off = "-" if row["after_offline"] is None else f"{row['after_offline']:.4f}"
-        print(f"{name:<12} {off:>14} {row['after_online']:>13.4f}")
-    print(f"{'(random)':<12} {random_final:>14.4f}   (no motion: {demo_final:.4f})")
+        ok_off = "-" if row["success_offline"] is None else f"{row['success_offline']:.2f}"
+        print(f"{name:<12} {off:>14} {row['after_online']:>13.4f}   {ok_off} / {row['success_online']:.2f}")
+    print(f"{'(random)':<12} {random_final:>14.4f}   (no motion: {demo_final:.4f}, success {still_success:.2f})")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                                         "results": rows, "random_policy": random_final, "no_motion": demo_final,
+                                        "no_motion_success": still_success, "success_threshold_m": SUCCESS_M,
                                         "timings": {k: round(v, 1) for k, v in timings.items()}}, indent=2))
 
 
