@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from conftest import ROS_ENV
+
 PARENT = """
 import subprocess, sys, time
 from rig_policy.graph import die_with_parent
@@ -18,8 +20,10 @@ time.sleep(60)
 
 
 def test_children_get_sigterm_when_the_parent_is_killed():
-    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
-    child = int(parent.stdout.readline())
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, env=ROS_ENV)
+    line = parent.stdout.readline()
+    assert line.strip().isdigit(), f"parent did not start its child: {line!r}"
+    child = int(line)
     os.kill(child, 0)  # alive
     parent.kill()
     parent.wait()
