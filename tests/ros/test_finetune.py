@@ -48,11 +48,15 @@ def test_trainer_finetunes_from_offline_checkpoint(probe, ros_env, tmp_path):
                        "fine-tuned weights (20 gradient steps)")
         weights = sorted(probe.messages("/trainer/weights"), key=lambda m: m.version)
         first, last = weights[0], weights[-1]
-        assert first.version == 1 and first.grad_steps == 0
-        start = actor(first.safetensors)
-        assert all(np.array_equal(start[k], offline_actor[k]) for k in offline_actor), "did not start from the offline actor"
+        # Weights are latched with depth 1: a probe that matched after version 2 was out sees only the newest.
+        # When it did see the trainer's first weights, they are the offline actor bit for bit.
+        if first.grad_steps == 0:
+            start = actor(first.safetensors)
+            assert all(np.array_equal(start[k], offline_actor[k]) for k in offline_actor), "did not start from the offline actor"
         tuned = actor(last.safetensors)
-        change = sum(np.abs(tuned[k] - start[k]).sum() for k in start) / sum(np.abs(start[k]).sum() for k in start)
+        assert last.grad_steps >= 20
+        change = sum(np.abs(tuned[k] - offline_actor[k]).sum() for k in offline_actor) / sum(
+            np.abs(v).sum() for v in offline_actor.values())
         print(f"fine-tuned actor: {last.grad_steps} gradient steps, relative change {change:.3f}")
         assert 0 < change < 0.5, "fine-tuned actor did not carry on from the offline one"
         online = [m for m in probe.messages("/policy/experience") if m.policy_version >= 1]
