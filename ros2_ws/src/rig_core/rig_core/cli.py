@@ -21,8 +21,19 @@ from rig_core.config import RELABEL_STRATEGIES, REWARD_TYPES, RIGConfig, default
 from rig_core.errors import ConfigError, RigError
 
 
-def _parse_value(text: str) -> Any:
-    return yaml.safe_load(text)
+def parse_set_items(items: list[str], data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`--set a.b=value` items (values parsed as YAML) merged into nested `data` (a new dict if None)."""
+    data = {} if data is None else data
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return data
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -42,16 +53,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     data.update({k: v for k, v in flags.items() if v is not None})
     if args.online_vae_every is not None:
         data.setdefault("vae", {})["online_every"] = args.online_vae_every
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        *parents, leaf = key.split(".")
-        node = data
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = _parse_value(value)
-    return data
+    return parse_set_items(args.set or [], data)
 
 
 def _make_env_factory(config: RIGConfig):

@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import rclpy
-import yaml
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
@@ -44,6 +43,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import String, UInt64
 
+from rig_core.cli import parse_set_items
 from rig_core.config import RIGConfig, default_config
 from rig_core.errors import RigError
 from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make_goal_set, random_policy
@@ -319,20 +319,6 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     return write_report([result], out, command)
 
 
-def _parse_set(items: list[str]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise RigError(f"--set expects key=value, got {item!r}")
-        *parents, leaf = key.split(".")
-        node = data
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
-    return data
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rig_policy.graph_run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -346,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the graph (default: a random one in 100-199)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds any one phase may take")
     args = parser.parse_args(argv)
-    overrides = _parse_set(args.set)
+    overrides = parse_set_items(args.set)
     flags = {"total_steps": args.steps, "eval_every": args.eval_every, "eval_goals": args.eval_goals, "seed": args.seed}
     overrides.update({k: v for k, v in flags.items() if v is not None})
     command = "python -m rig_policy.graph_run " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
