@@ -28,7 +28,7 @@ from rig_core.agent import RIGAgent
 from rig_core.checkpoint import policy_bytes
 from rig_core.config import default_config
 from rig_core.errors import RigError
-from rig_core.offline import ALGORITHMS
+from rig_core.offline import ALGORITHMS, learner_config_json
 from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_trainer.bag_dataset import build_dataset, load_steps
 from rig_trainer.bags import EXPERIENCE_TOPIC
@@ -118,7 +118,7 @@ def train(args: argparse.Namespace, out: Path) -> dict:
         tensors.update({f"{name}.{k}": v.detach().contiguous() for k, v in module.state_dict().items()})
     save_file(tensors, str(out / "offline.safetensors"),
               metadata={"format": "rig-ros2/offline/1", "algo": args.algo, "config": json.dumps(config.to_dict()),
-                        "algo_config": json.dumps(dataclasses.asdict(algo_cfg))})
+                        "algo_config": learner_config_json(learner)})
     report = {
         "bags": [str(b) for b in args.bags], "algo": args.algo, "steps": args.steps, "vae_batches": args.vae_batches,
         "dataset": {"steps": len(steps), "transitions": len(dataset), "episodes": dataset.n_episodes,

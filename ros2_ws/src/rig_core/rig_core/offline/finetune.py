@@ -17,12 +17,13 @@ import torch
 from rig_core.agent import RIGAgent
 from rig_core.errors import CheckpointError, DataError
 from rig_core.offline import make_learner
+from rig_core.offline.policy import mean_as_actor_state
 
 
 def actor_state(actor_tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """An offline actor's state dict as TD3's `Actor` takes it (a Gaussian policy's mean network)."""
     if any(k.startswith("mean_net.") for k in actor_tensors):
-        return {k.replace("mean_net.", "net.", 1): v for k, v in actor_tensors.items() if k.startswith("mean_net.")}
+        return mean_as_actor_state(actor_tensors)
     return dict(actor_tensors)
 
 

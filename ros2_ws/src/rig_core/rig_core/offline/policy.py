@@ -38,8 +38,13 @@ class GaussianPolicy(nn.Module):
 
     def deterministic_state_dict(self) -> dict[str, torch.Tensor]:
         """The mean network as a TD3 `networks.Actor` state dict: what the policy node executes."""
-        return {k.replace("mean_net.", "net.", 1): v for k, v in self.state_dict().items() if k.startswith("mean_net.")}
+        return mean_as_actor_state(self.state_dict())
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """The mean action (what `act` executes at evaluation)."""
         return self.mean_net(obs)
+
+
+def mean_as_actor_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A GaussianPolicy state dict's mean network (`mean_net.*`) renamed to a TD3 `Actor`'s keys (`net.*`)."""
+    return {k.replace("mean_net.", "net.", 1): v for k, v in state.items() if k.startswith("mean_net.")}
