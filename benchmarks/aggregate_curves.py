@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rig_core.report import draw_curve
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,15 +39,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2))
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    mean, std = values.mean(0), values.std(0)
-    ax.plot(steps, mean, color="tab:red", label=f"RIG, {len(curves)} seeds (mean ± std)")
-    ax.fill_between(steps, mean - std, mean + std, color="tab:red", alpha=0.2)
-    ax.axhline(random_policy, color="gray", ls="--", label="random policy")
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel(f"final {metric.replace('_', ' ')} (m)")
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    draw_curve(ax, steps, values.mean(0), values.std(0), random_policy, metric,
+               f"RIG, {len(curves)} seed{'s' * (len(curves) > 1)} (mean ± std)")
     fig.tight_layout()
     fig.savefig(args.out.with_suffix(".png"), dpi=110)
     print(f"{'env steps':>10} {'mean (m)':>10} {'std (m)':>10}")

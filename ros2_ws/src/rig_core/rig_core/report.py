@@ -30,21 +30,26 @@ def curve_table(results: list[RunResult], metric: str) -> tuple[np.ndarray, np.n
     return np.array(steps), values.mean(0), values.std(0)
 
 
+def draw_curve(ax, steps, mean: np.ndarray, std: np.ndarray, random_policy: float, metric: str, label: str) -> None:
+    """Final distance vs env steps, mean ± std band, and the random policy's level, on `ax`."""
+    ax.plot(steps, mean, color="tab:red", label=label)
+    ax.fill_between(steps, mean - std, mean + std, color="tab:red", alpha=0.2)
+    ax.axhline(random_policy, color="gray", ls="--", label="random policy")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"final {metric.replace('_', ' ')} (m)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
 def _plot_curves(results: list[RunResult], path: Path) -> None:
     env = results[0].config.env
     metrics = [m for m in ("ee_distance", "puck_distance") if m in results[0].curve[0]]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         steps, mean, std = curve_table(results, metric)
-        ax.plot(steps, mean, color="tab:red", label=f"RIG ({len(results)} seed{'s' * (len(results) > 1)})")
-        ax.fill_between(steps, mean - std, mean + std, color="tab:red", alpha=0.2)
-        baseline = np.mean([r.random_baseline[metric] for r in results if metric in r.random_baseline])
-        ax.axhline(baseline, color="gray", ls="--", label="random policy")
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel(f"final {metric.replace('_', ' ')} (m)")
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        ax.legend()
+        baseline = float(np.mean([r.random_baseline[metric] for r in results if metric in r.random_baseline]))
+        draw_curve(ax, steps, mean, std, baseline, metric, f"RIG ({len(results)} seed{'s' * (len(results) > 1)})")
     fig.suptitle(f"Visual {env}: final distance to held-out goal images")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
