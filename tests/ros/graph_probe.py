@@ -14,6 +14,8 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 
+from rig_policy.ros_common import spin_in_background
+
 
 class Probe:
     """Owns its own rclpy context so each test starts clean."""
@@ -26,17 +28,7 @@ class Probe:
         self.executor.add_node(self.node)
         self.received: dict[str, list[tuple[float, Any]]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:  # shutdown races
-                if not self.context.ok():
-                    return
-                raise
+        self._thread = spin_in_background(self.executor, self.context)
 
     def listen(self, topic: str, msg_type: type, qos: QoSProfile | int | None = None, sensor: bool = False) -> None:
         """Record every message on `topic` as (monotonic arrival time, message)."""

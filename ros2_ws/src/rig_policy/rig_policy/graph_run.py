@@ -51,7 +51,7 @@ from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
 from rig_policy.graph import Graph, die_with_parent, graph_file, load_graph, node_command
-from rig_policy.ros_common import LATCHED_QOS, stamp_ns
+from rig_policy.ros_common import LATCHED_QOS, spin_in_background, stamp_ns
 
 EVAL_EPISODE_BASE = 1_000_000  # evaluation goals' episode numbers (training episodes count from 1)
 GRAPH_FILE = "sim_reacher_lockstep.yaml"
@@ -110,17 +110,7 @@ class Watcher:
         self.reset = n.create_client(Reset, "/sim/reset")
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(n)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:
-                if not self.context.ok():
-                    return
-                raise
+        self.thread = spin_in_background(self.executor, self.context)
 
     def _set(self, name: str) -> Callable[[Any], None]:
         return lambda msg: self._store(name, msg)

@@ -3,6 +3,7 @@ conversion (rosbags-image, as ROS 2 cv_bridge is not installable here) and the n
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -11,7 +12,8 @@ import cv2
 import numpy as np
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
+from rclpy.context import Context
+from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -83,6 +85,23 @@ def crop_and_resize(rgb: np.ndarray, crop: tuple[int, int, int, int], size: int)
     if rgb.shape[:2] != (size, size):
         rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(rgb, np.uint8)
+
+
+def spin_in_background(executor: Executor, context: Context) -> threading.Thread:
+    """Spin `executor` in a daemon thread until `context` shuts down (for in-process watchers and probes)."""
+
+    def spin() -> None:
+        while context.ok():
+            try:
+                executor.spin_once(timeout_sec=0.05)
+            except Exception:  # shutdown races end the loop; anything else is a real error
+                if not context.ok():
+                    return
+                raise
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    return thread
 
 
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None:
