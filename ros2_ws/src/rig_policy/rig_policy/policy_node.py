@@ -289,10 +289,11 @@ class PolicyNode(Node):
             if self.moving and self.blocked(now) in ("stale latent", "e-stop"):
                 self.publish_command(np.zeros(2), now)
 
-    def publish_command(self, velocity: np.ndarray, now: int) -> TwistStamped:
+    def publish_command(self, velocity: np.ndarray, stamp: int) -> TwistStamped:
+        """Send `velocity` stamped `stamp` ns (the tick time; in lock-step, the answered observation's)."""
         self.moving = bool(np.any(velocity))
         cmd = TwistStamped()
-        cmd.header.stamp.sec, cmd.header.stamp.nanosec = divmod(now, 1_000_000_000)
+        cmd.header.stamp.sec, cmd.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
         cmd.header.frame_id = "base"
         cmd.twist.linear.x, cmd.twist.linear.y = float(velocity[0]), float(velocity[1])
         self.cmd_pub.publish(cmd)
