@@ -52,7 +52,6 @@ def start_from_offline(agent: RIGAgent, tensors: dict[str, torch.Tensor], algo: 
     actor = actor_state(_sub(tensors, "actor"))
     if not _fits(agent.learner.actor, actor):
         raise CheckpointError("offline actor does not fit the agent's TD3 actor (hidden sizes or dims differ)")
-    agent.vae.load_state_dict(vae)
     agent.learner.actor.load_state_dict(actor)
     agent.learner.actor_target.load_state_dict(actor)
     loaded = ["vae", "actor"]
@@ -62,9 +61,15 @@ def start_from_offline(agent: RIGAgent, tensors: dict[str, torch.Tensor], algo: 
         agent.learner.critic.load_state_dict(critic)
         agent.learner.critic_target.load_state_dict(target if _fits(agent.learner.critic_target, target) else critic)
         loaded.append("critic")
-    agent.vae_version = max(agent.vae_version, 1)  # trained: no VAE pre-training online
-    agent.buffer.reencode(agent.vae.encode)
+    _install_vae(agent, vae)
     return loaded
+
+
+def _install_vae(agent: RIGAgent, vae: dict[str, torch.Tensor]) -> None:
+    """The offline VAE becomes the agent's (trained: no VAE pre-training online); replay latents follow it."""
+    agent.vae.load_state_dict(vae)
+    agent.vae_version = max(agent.vae_version, 1)
+    agent.buffer.reencode(agent.vae.encode)
 
 
 def _start_learner(agent: RIGAgent, tensors: dict[str, torch.Tensor], vae: dict[str, torch.Tensor], algo: str,
@@ -82,10 +87,8 @@ def _start_learner(agent: RIGAgent, tensors: dict[str, torch.Tensor], vae: dict[
         if not _fits(module, state):
             raise CheckpointError(f"offline {algo} {name} does not fit ({'missing' if not state else 'shapes differ'})")
         module.load_state_dict(state)
-    agent.vae.load_state_dict(vae)
     agent.learner = learner
-    agent.vae_version = max(agent.vae_version, 1)
-    agent.buffer.reencode(agent.vae.encode)
+    _install_vae(agent, vae)
     return ["vae", *modules]
 
 
