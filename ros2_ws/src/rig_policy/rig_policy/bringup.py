@@ -17,7 +17,16 @@ import threading
 import time
 from pathlib import Path
 
-from rig_policy.graph import Graph, NodeSpec, die_with_parent, load_graph, node_command, parse_overrides
+from rig_policy.graph import (
+    CLEAN_EXITS,
+    Graph,
+    NodeSpec,
+    die_with_parent,
+    load_graph,
+    node_command,
+    parse_overrides,
+    stop_processes,
+)
 
 
 def _pump(name: str, stream) -> None:
@@ -59,21 +68,9 @@ class Bringup:
         return self.shutdown(grace)
 
     def shutdown(self, grace: float) -> int:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + grace
-        worst = 0
-        for name, proc in self.procs.items():
-            try:
-                code = proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(f"[bringup] {name} did not stop in {grace:.0f} s: killing", flush=True)
-                proc.kill()
-                code = proc.wait()
-            worst = worst or (code if code not in (0, -signal.SIGINT) else 0)
+        codes = stop_processes(self.procs, grace, "bringup")
         print("[bringup] all nodes stopped", flush=True)
-        return worst
+        return next((code for code in codes.values() if code not in CLEAN_EXITS), 0)
 
 
 def main(argv: list[str] | None = None) -> int:

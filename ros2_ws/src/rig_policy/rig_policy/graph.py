@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import signal
+import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,32 @@ def die_with_parent() -> None:
     started them dies, however it dies, so a killed bringup or graph_run never leaves nodes running."""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+STACK_DUMP_SIGNAL = signal.SIGUSR1  # run_node makes every node print all its threads' stacks on this
+CLEAN_EXITS = (0, -signal.SIGINT, -signal.SIGALRM)  # SIGALRM: closed cleanly, teardown hung (ros_common)
+
+
+def stop_processes(procs: dict[str, subprocess.Popen], grace: float, tag: str) -> dict[str, int]:
+    """Stop node processes like Ctrl-C does: SIGINT to all, then wait up to `grace` s in total. A node still
+    running then is asked for its threads' stacks (to its log: where it hung) and killed. Returns exit codes."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace
+    codes = {}
+    for name, proc in procs.items():
+        try:
+            codes[name] = proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"[{tag}] {name} did not stop in {grace:.0f} s: its stacks follow in its log, then it is killed",
+                  flush=True)
+            proc.send_signal(STACK_DUMP_SIGNAL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(2.0)
+            proc.kill()
+            codes[name] = proc.wait()
+    return codes
 
 
 def node_command(spec: NodeSpec, graph: Graph, scratch: Path) -> list[str]:

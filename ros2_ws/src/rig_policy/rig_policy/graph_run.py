@@ -25,7 +25,6 @@ import json
 import os
 import random
 import shlex
-import signal
 import subprocess
 import sys
 import threading
@@ -50,7 +49,7 @@ from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make
 from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
-from rig_policy.graph import Graph, die_with_parent, graph_file, load_graph, node_command
+from rig_policy.graph import Graph, die_with_parent, graph_file, load_graph, node_command, stop_processes
 from rig_policy.ros_common import LATCHED_QOS, spin_in_background, stamp_ns
 
 EVAL_EPISODE_BASE = 1_000_000  # evaluation goals' episode numbers (training episodes count from 1)
@@ -173,17 +172,7 @@ class GraphRun:
             log.close()
 
     def stop(self, grace: float = 30.0) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + grace
-        for name, proc in self.procs.items():
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(f"[graph_run] {name} did not stop in {grace:.0f} s: killed", flush=True)
-                proc.kill()
-                proc.wait()
+        stop_processes(self.procs, grace, "graph_run")
         self.watcher.close()
 
     def wait(self, condition: Callable[[], bool], what: str, timeout: float | None = None) -> None:

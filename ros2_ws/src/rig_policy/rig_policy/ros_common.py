@@ -3,6 +3,8 @@ conversion (rosbags-image, as ROS 2 cv_bridge is not installable here) and the n
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import threading
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -13,9 +15,10 @@ import numpy as np
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.context import Context
-from rclpy.executors import Executor, ExternalShutdownException
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
 
 SENSOR_QOS = qos_profile_sensor_data  # camera images: best effort, keep last 5
@@ -104,14 +107,40 @@ def spin_in_background(executor: Executor, context: Context) -> threading.Thread
     return thread
 
 
+TEARDOWN_LIMIT_S = 5.0
+TEARDOWN_ALARM = signal.SIGALRM  # a node that ends by this signal closed cleanly; only rclpy/DDS teardown hung
+
+
+def arm_teardown_alarm(limit: float = TEARDOWN_LIMIT_S) -> None:
+    """Call once the node has closed (commands zeroed, checkpoints written): if destroying the node and the
+    context then takes longer than `limit`, print every thread's stack and end the process by TEARDOWN_ALARM.
+    Both work without the GIL, which a native call stuck in DDS may hold."""
+    faulthandler.dump_traceback_later(limit, exit=False)
+    signal.signal(TEARDOWN_ALARM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, limit + 0.5)
+
+
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None:
-    """rclpy.init → spin → clean shutdown on Ctrl-C / SIGTERM; a node's startup error exits 1 with its message."""
-    rclpy.init(args=args)
+    """rclpy.init → spin → clean shutdown on Ctrl-C / SIGINT / SIGTERM; a startup error exits 1 with its message.
+
+    The signals only set a flag that the spin loop checks between callbacks (at least every 0.1 s), so a
+    callback is never cut in half and the node is torn down by this thread alone. rclpy's own handler shuts the
+    context down from a second thread while this one destroys the node; that race hung about 1 graph stop in
+    40 inside `destroy_node`; a teardown that still hangs ends the process (see arm_teardown_alarm). SIGUSR1
+    prints every thread's stack to stderr (what a stuck node is doing)."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    executor = SingleThreadedExecutor()
     node = None
     try:
         node = factory()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        executor.add_node(node)
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
+    except ExternalShutdownException:
         pass
     except RuntimeError as err:
         print(f"[fatal] {err}", flush=True)
@@ -121,5 +150,8 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None
             close = getattr(node, "close", None)
             if close is not None:
                 close()
+            arm_teardown_alarm()
+            executor.remove_node(node)
             node.destroy_node()
+        executor.shutdown()
         rclpy.try_shutdown()

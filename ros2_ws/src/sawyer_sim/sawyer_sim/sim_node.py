@@ -12,6 +12,8 @@ wall-clock seconds is sent again (a subscriber that matched late would otherwise
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import numpy as np
@@ -20,8 +22,10 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from rclpy.clock import Clock as RosClock
 from rclpy.clock import ClockType
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 
@@ -188,19 +192,28 @@ def _descriptor(description: str):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
+    """Spin until SIGINT/SIGTERM. As in rig_policy.ros_common.run_node (not imported: this package stands
+    alone), the signals only set a flag, so this thread alone closes the node and rclpy's handler thread
+    never shuts the context down under a `destroy_node` in progress."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    executor = SingleThreadedExecutor()
     node = None
     try:
         node = SimNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    except rclpy.executors.ExternalShutdownException:
+        executor.add_node(node)
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
+    except ExternalShutdownException:
         pass
     finally:
         if node is not None:
             node.close()
+            executor.remove_node(node)
             node.destroy_node()
+        executor.shutdown()
         rclpy.try_shutdown()
 
 

@@ -1,0 +1,100 @@
+"""How node processes stop: SIGINT and SIGTERM end a run_node node (and sim_node) with exit 0; SIGUSR1 prints
+its stacks and it keeps running; a teardown that hangs after the node closed ends by the teardown alarm with
+its stacks printed; stop_processes asks a node that ignores SIGINT for its stacks, then kills it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROS_ENV
+
+from rig_policy.graph import CLEAN_EXITS, stop_processes
+
+RUN_SCRIPTED_TELEOP = [sys.executable, "-m", "rig_policy.scripted_teleop_node"]
+RUN_SIM = [sys.executable, "-m", "sawyer_sim.sim_node", "--ros-args", "-p", "env:=reacher", "-p", "mode:=realtime"]
+
+
+def _start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("node", ["scripted_teleop_node", "sim_node"])
+def test_a_node_stops_cleanly_on_sigint_and_sigterm(ros_env, probe, node, signum):
+    from geometry_msgs.msg import PoseStamped, TwistStamped
+
+    cmd, topic, msg_type = {"scripted_teleop_node": (RUN_SCRIPTED_TELEOP, "/teleop/twist", TwistStamped),
+                            "sim_node": (RUN_SIM, "/robot/ee_pose", PoseStamped)}[node]
+    probe.listen(topic, msg_type)
+    proc = _start(cmd, ros_env)
+    try:
+        probe.wait_count(topic, 3, timeout=60)  # up and spinning
+        t0 = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(10)
+        assert code == 0, f"exit code {code}:\n{proc.stdout.read()[-3000:]}"
+        print(f"{node} stopped {time.monotonic() - t0:.2f} s after {signal.Signals(signum).name}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_sigusr1_prints_the_stacks_and_the_node_keeps_running(ros_env, probe):
+    from geometry_msgs.msg import TwistStamped
+
+    probe.listen("/teleop/twist", TwistStamped)
+    proc = _start(RUN_SCRIPTED_TELEOP, ros_env)
+    try:
+        probe.wait_count("/teleop/twist", 3, timeout=60)
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        count = len(probe.messages("/teleop/twist"))
+        probe.wait_count("/teleop/twist", count + 3, timeout=10)  # still publishing
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0, out[-3000:]
+        assert "most recent call first" in out and "scripted_teleop_node.py" in out, out[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+HUNG_TEARDOWN = """
+import time
+from rig_policy.ros_common import arm_teardown_alarm
+arm_teardown_alarm(0.5)
+time.sleep(30)  # stands in for a destroy_node stuck in DDS
+"""
+
+
+def test_a_hung_teardown_ends_by_the_alarm_with_its_stacks():
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", HUNG_TEARDOWN], env=ROS_ENV, capture_output=True, text=True,
+                         timeout=20)
+    assert out.returncode == -signal.SIGALRM and out.returncode in CLEAN_EXITS
+    assert time.monotonic() - t0 < 10
+    assert "most recent call first" in out.stderr and "<string>" in out.stderr, out.stderr
+
+
+def test_stop_processes_dumps_the_stacks_of_a_node_that_ignores_sigint_then_kills_it(tmp_path, capsys):
+    stubborn = ("import faulthandler, signal, time; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+                "signal.signal(signal.SIGINT, signal.SIG_IGN); print('up', flush=True); time.sleep(60)")
+    polite = "import time; print('up', flush=True); time.sleep(60)"
+    log = tmp_path / "stubborn.log"
+    with open(log, "w") as out:
+        procs = {"stubborn": subprocess.Popen([sys.executable, "-c", stubborn], stdout=out, stderr=subprocess.STDOUT),
+                 "polite": subprocess.Popen([sys.executable, "-c", polite], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)}
+        deadline = time.monotonic() + 20
+        while "up" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        codes = stop_processes(procs, grace=1.0, tag="test")
+    assert codes == {"stubborn": -signal.SIGKILL, "polite": -signal.SIGINT}
+    assert "stubborn did not stop in 1 s" in capsys.readouterr().out
+    assert "most recent call first" in log.read_text()
