@@ -21,6 +21,7 @@ from rig_policy.graph import (
     CLEAN_EXITS,
     Graph,
     NodeSpec,
+    describe_exit,
     die_with_parent,
     load_graph,
     node_command,
@@ -57,7 +58,7 @@ class Bringup:
             for name, proc in list(self.procs.items()):
                 code = proc.poll()
                 if code is not None and not self.stopping:
-                    print(f"[bringup] {name} exited with code {code}", flush=True)
+                    print(f"[bringup] {name} exited with code {describe_exit(code)}", flush=True)
                     del self.procs[name]
                     if by_name[name].respawn:
                         time.sleep(1.0)

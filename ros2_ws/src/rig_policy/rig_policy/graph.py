@@ -200,7 +200,17 @@ def stop_processes(procs: dict[str, subprocess.Popen], grace: float, tag: str) -
                 proc.wait(2.0)
             proc.kill()
             codes[name] = proc.wait()
+        if codes[name] not in CLEAN_EXITS:
+            print(f"[{tag}] {name} exited with code {describe_exit(codes[name])}", flush=True)
     return codes
+
+
+def describe_exit(code: int) -> str:
+    """An exit code as people read it: 1, or -11 (SIGSEGV)."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"{code} ({signal.Signals(-code).name})"
+    return str(code)
 
 
 def node_command(spec: NodeSpec, graph: Graph, scratch: Path) -> list[str]:

@@ -49,7 +49,7 @@ from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make
 from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
-from rig_policy.graph import Graph, die_with_parent, graph_file, load_graph, node_command, stop_processes
+from rig_policy.graph import Graph, describe_exit, die_with_parent, graph_file, load_graph, node_command, stop_processes
 from rig_policy.ros_common import LATCHED_QOS, spin_in_background, stamp_ns
 
 EVAL_EPISODE_BASE = 1_000_000  # evaluation goals' episode numbers (training episodes count from 1)
@@ -181,7 +181,8 @@ class GraphRun:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
                     tail = (self.out / "logs" / f"{name}.log").read_text(errors="replace")[-2000:]
-                    raise GraphError(f"{name} exited with code {proc.returncode} while waiting for {what}:\n{tail}")
+                    code = describe_exit(proc.returncode)
+                    raise GraphError(f"{name} exited with code {code} while waiting for {what}:\n{tail}")
             if time.monotonic() > deadline:
                 raise GraphError(f"timed out after {timeout or self.timeout:.0f} s waiting for {what}")
             time.sleep(0.02)

@@ -128,6 +128,7 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None
     context down from a second thread while this one destroys the node; that race hung about 1 graph stop in
     40 inside `destroy_node`; a teardown that still hangs ends the process (see arm_teardown_alarm). SIGUSR1
     prints every thread's stack to stderr (what a stuck node is doing)."""
+    faulthandler.enable()  # a crash (SIGSEGV, SIGABRT, ...) prints the Python stacks before the process dies
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
