@@ -178,7 +178,8 @@ def die_with_parent() -> None:
 
 
 STACK_DUMP_SIGNAL = signal.SIGUSR1  # run_node makes every node print all its threads' stacks on this
-CLEAN_EXITS = (0, -signal.SIGINT, -signal.SIGALRM)  # SIGALRM: closed cleanly, teardown hung (ros_common)
+TEARDOWN_ALARM = signal.SIGALRM  # a node that ends by this closed cleanly; only its rclpy/DDS teardown hung
+CLEAN_EXITS = (0, -signal.SIGINT, -TEARDOWN_ALARM)
 
 
 def stop_processes(procs: dict[str, subprocess.Popen], grace: float, tag: str) -> dict[str, int]:

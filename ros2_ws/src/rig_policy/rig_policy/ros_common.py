@@ -21,6 +21,8 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
 
+from rig_policy.graph import STACK_DUMP_SIGNAL, TEARDOWN_ALARM
+
 SENSOR_QOS = qos_profile_sensor_data  # camera images: best effort, keep last 5
 RELIABLE_IMAGE_QOS = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)  # lock-step: no frame may drop
 LATCHED_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
@@ -108,7 +110,6 @@ def spin_in_background(executor: Executor, context: Context) -> threading.Thread
 
 
 TEARDOWN_LIMIT_S = 5.0
-TEARDOWN_ALARM = signal.SIGALRM  # a node that ends by this signal closed cleanly; only rclpy/DDS teardown hung
 
 
 def arm_teardown_alarm(limit: float = TEARDOWN_LIMIT_S) -> None:
@@ -125,11 +126,11 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None
 
     The signals only set a flag that the spin loop checks between callbacks (at least every 0.1 s), so a
     callback is never cut in half and the node is torn down by this thread alone. rclpy's own handler shuts the
-    context down from a second thread while this one destroys the node; that race hung about 1 graph stop in
-    40 inside `destroy_node`; a teardown that still hangs ends the process (see arm_teardown_alarm). SIGUSR1
-    prints every thread's stack to stderr (what a stuck node is doing)."""
+    context down from a second thread while this one destroys the node: the likely cause of a node stuck in
+    `destroy_node` (about 1 graph stop in 150). A teardown that still hangs ends the process (see
+    arm_teardown_alarm). STACK_DUMP_SIGNAL (SIGUSR1) prints every thread's stack to stderr."""
     faulthandler.enable()  # a crash (SIGSEGV, SIGABRT, ...) prints the Python stacks before the process dies
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    faulthandler.register(STACK_DUMP_SIGNAL, all_threads=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
