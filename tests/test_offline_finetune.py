@@ -13,7 +13,7 @@ from rig_core.config import TD3Config, default_config
 from rig_core.errors import CheckpointError
 from rig_core.offline import ALGORITHMS, learner_config_json
 from rig_core.offline.finetune import add_demo_episodes, explore, start_from_offline
-from rig_core.ros_glue import load_policy_weights
+from rig_core.policy_weights import load_policy_weights
 from rig_core.scripted import scripted_action
 from rig_core.td3 import TD3
 

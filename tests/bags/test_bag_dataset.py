@@ -13,7 +13,7 @@ import pytest
 from rclpy.serialization import serialize_message
 from std_msgs.msg import String
 
-from rig_core.ros_glue import load_policy_weights
+from rig_core.policy_weights import load_policy_weights
 from rig_trainer.bag_dataset import build_dataset, load_steps, transitions
 from rig_trainer.bags import EXPERIENCE_TOPIC, BagError, BagWriter
 from rig_trainer.sim_demo_bag import step_message, write_demo_bag

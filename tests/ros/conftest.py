@@ -84,7 +84,7 @@ def start_nodes(graph_file: str, overrides: dict, env: dict[str, str], tmp_path:
     """Start the graph's nodes (or `only` these) as separate processes, as bringup does."""
     from nodeproc import NodeProcess
 
-    from rig_policy.graph import load_graph, node_command
+    from rig_runtime.graph import load_graph, node_command
 
     graph = load_graph(ROOT / "launch" / graph_file, overrides)
     procs = {}

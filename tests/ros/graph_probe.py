@@ -14,7 +14,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 
-from rig_policy.ros_common import spin_in_background
+from rig_runtime.node_runner import spin_in_background
 
 
 class Probe:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rig_policy.graph import die_with_parent
+from rig_runtime.processes import die_with_parent
 
 
 class NodeProcess:

@@ -12,7 +12,7 @@ from conftest import ROS_ENV
 
 PARENT = """
 import subprocess, sys, time
-from rig_policy.graph import die_with_parent
+from rig_runtime.processes import die_with_parent
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=die_with_parent)
 print(child.pid, flush=True)
 time.sleep(60)

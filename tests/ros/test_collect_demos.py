@@ -20,7 +20,7 @@ N_DEMOS = 3
 def test_collect_scripted_demos_in_sim(ros_env, tmp_path):
     bag = tmp_path / "demos"
     t0 = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "rig_trainer.collect_demos", "--out", str(bag), "--demos", str(N_DEMOS),
+    out = subprocess.run([sys.executable, "-m", "rig_bringup.collect_demos", "--out", str(bag), "--demos", str(N_DEMOS),
                           "--graph", str(ROOT / "launch" / "collect_demos_sim.yaml"), "--timeout", "150",
                           "--set", "scripted_teleop_node.demo_steps=25"],
                          env=ros_env, capture_output=True, text=True, timeout=240)

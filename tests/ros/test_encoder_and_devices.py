@@ -15,7 +15,7 @@ from rig_core.agent import RIGAgent
 from rig_core.checkpoint import policy_bytes
 from rig_core.config import default_config
 from rig_interfaces.msg import Latent, Weights
-from rig_policy.graph import load_graph, node_command
+from rig_runtime.graph import load_graph, node_command
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 

@@ -15,7 +15,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
 from rig_interfaces.msg import ExperienceStep, Latent, SimState, Weights
-from rig_policy.ros_common import stamp_ns
+from rig_runtime.messages import stamp_ns
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import INSTALL, ROOT
 
-from rig_policy.graph import load_graph, parse_overrides
+from rig_runtime.graph import load_graph, parse_overrides
 
 LAUNCH_DIR = INSTALL / "rig_policy" / "share" / "rig_policy" / "launch"
 

@@ -1,5 +1,5 @@
 """Lock-step learning through the whole graph (sim, encoder, policy, episode and trainer as separate
-processes over DDS): `python -m rig_policy.graph_run` trains Visual Reacher with the in-process run's
+processes over DDS): `python -m rig_bringup.graph_run` trains Visual Reacher with the in-process run's
 defaults (500 exploration steps, 1000 VAE batches, TD3 4 updates per step) for 1000 env steps, seed 0,
 and the final distance to held-out goal images, read from the sim's ground truth (/sim/state), falls:
 below half the distance right after VAE pre-training and below half the random policy's. Lock-step runs
@@ -17,7 +17,7 @@ from conftest import ROS_ENV
 
 def test_graph_learns_visual_reacher_in_lockstep(domain_id, tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "rig_policy.graph_run", "--env", "reacher", "--steps", "1000", "--eval-every",
+    cmd = [sys.executable, "-m", "rig_bringup.graph_run", "--env", "reacher", "--steps", "1000", "--eval-every",
            "500", "--eval-goals", "8", "--seed", "0", "--out", str(out), "--domain-id", str(domain_id), "--timeout", "300"]
     proc = subprocess.run(cmd, env={**ROS_ENV, "ROS_LOG_DIR": str(tmp_path / "roslog")}, capture_output=True,
                           text=True, timeout=600)

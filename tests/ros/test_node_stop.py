@@ -1,6 +1,7 @@
-"""How node processes stop: SIGINT and SIGTERM end a run_node node (and sim_node) with exit 0; SIGUSR1 prints
-its stacks and it keeps running; a teardown that hangs after the node closed ends by the teardown alarm with
-its stacks printed; stop_processes asks a node that ignores SIGINT for its stacks, then kills it."""
+"""How node processes stop (every node runs on rig_runtime.node_runner.run_node, sim_node included): SIGINT
+and SIGTERM end a node with exit 0; SIGUSR1 prints its stacks and it keeps running; a teardown that hangs
+after the node closed ends by the teardown alarm with its stacks printed; stop_processes asks a node that
+ignores SIGINT for its stacks, then kills it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 import pytest
 from conftest import ROS_ENV
 
-from rig_policy.graph import CLEAN_EXITS, stop_processes
+from rig_runtime.processes import CLEAN_EXITS, stop_processes
 
 RUN_SCRIPTED_TELEOP = [sys.executable, "-m", "rig_policy.scripted_teleop_node"]
 RUN_SIM = [sys.executable, "-m", "sawyer_sim.sim_node", "--ros-args", "-p", "env:=reacher", "-p", "mode:=realtime"]
@@ -44,21 +45,25 @@ def test_a_node_stops_cleanly_on_sigint_and_sigterm(ros_env, probe, node, signum
             proc.wait()
 
 
-def test_sigusr1_prints_the_stacks_and_the_node_keeps_running(ros_env, probe):
-    from geometry_msgs.msg import TwistStamped
+@pytest.mark.parametrize("node", ["scripted_teleop_node", "sim_node"])
+def test_sigusr1_prints_the_stacks_and_the_node_keeps_running(ros_env, probe, node):
+    from geometry_msgs.msg import PoseStamped, TwistStamped
 
-    probe.listen("/teleop/twist", TwistStamped)
-    proc = _start(RUN_SCRIPTED_TELEOP, ros_env)
+    cmd, topic, msg_type, source = {
+        "scripted_teleop_node": (RUN_SCRIPTED_TELEOP, "/teleop/twist", TwistStamped, "scripted_teleop_node.py"),
+        "sim_node": (RUN_SIM, "/robot/ee_pose", PoseStamped, "node_runner.py")}[node]
+    probe.listen(topic, msg_type)
+    proc = _start(cmd, ros_env)
     try:
-        probe.wait_count("/teleop/twist", 3, timeout=60)
+        probe.wait_count(topic, 3, timeout=60)
         proc.send_signal(signal.SIGUSR1)
         time.sleep(0.5)
-        count = len(probe.messages("/teleop/twist"))
-        probe.wait_count("/teleop/twist", count + 3, timeout=10)  # still publishing
+        count = len(probe.messages(topic))
+        probe.wait_count(topic, count + 3, timeout=10)  # still publishing
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
         assert proc.returncode == 0, out[-3000:]
-        assert "most recent call first" in out and "scripted_teleop_node.py" in out, out[-3000:]
+        assert "most recent call first" in out and source in out, out[-3000:]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -67,7 +72,7 @@ def test_sigusr1_prints_the_stacks_and_the_node_keeps_running(ros_env, probe):
 
 HUNG_TEARDOWN = """
 import time
-from rig_policy.ros_common import arm_teardown_alarm
+from rig_runtime.node_runner import arm_teardown_alarm
 arm_teardown_alarm(0.5)
 time.sleep(30)  # stands in for a destroy_node stuck in DDS
 """

@@ -17,7 +17,7 @@ from rig_core.agent import RIGAgent
 from rig_core.checkpoint import policy_bytes
 from rig_core.config import default_config
 from rig_interfaces.msg import Goal, Latent, Weights
-from rig_policy.ros_common import stamp_ns
+from rig_runtime.messages import stamp_ns
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 MAX_SPEED, LOW, HIGH = 0.25, np.array([-0.25, 0.45]), np.array([0.25, 0.75])

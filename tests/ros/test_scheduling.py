@@ -1,4 +1,4 @@
-"""rig_policy.scheduling: absolute-deadline ticks and the scheduler helpers (Linux)."""
+"""rig_runtime.scheduling: absolute-deadline ticks and the scheduler helpers (Linux)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from rig_policy.scheduling import DeadlineClock, make_background, make_realtime, sleep_until
+from rig_runtime.scheduling import DeadlineClock, make_background, make_realtime, sleep_until
 
 
 def test_deadline_clock_keeps_an_absolute_schedule():

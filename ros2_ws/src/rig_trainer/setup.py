@@ -25,7 +25,6 @@ setup(
             "bag_recorder = rig_trainer.bag_recorder:main",
             "bag_replay = rig_trainer.bag_replay:main",
             "offline_train = rig_trainer.offline_train:main",
-            "collect_demos = rig_trainer.collect_demos:main",
         ],
     },
 )

@@ -10,7 +10,10 @@ import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from rig_policy.ros_common import SENSOR_QOS, declare_parameters, rgb_to_image, run_node
+from rig_runtime.messages import rgb_to_image
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import SENSOR_QOS
 
 
 class RealSenseSource:

@@ -13,17 +13,12 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from rig_core.errors import RigError
-from rig_core.ros_glue import PolicyWeights, load_policy_weights
+from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Latent, Weights
-from rig_policy.ros_common import (
-    LATCHED_QOS,
-    crop_and_resize,
-    declare_parameters,
-    image_qos,
-    image_to_rgb,
-    rgb_to_image,
-    run_node,
-)
+from rig_runtime.messages import crop_and_resize, image_to_rgb, rgb_to_image
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import LATCHED_QOS, image_qos
 
 
 class EncoderNode(Node):

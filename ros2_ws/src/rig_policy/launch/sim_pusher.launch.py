@@ -1,7 +1,7 @@
 """`ros2 launch rig_policy sim_pusher.launch.py [graph:=/path/to/graph.yaml]`: the graph in launch/sim_pusher.yaml
-(installed to share/rig_policy/graphs), one launch_ros Node per entry."""
+(installed to share/rig_runtime/graphs), one launch_ros Node per entry."""
 
-from rig_policy.graph import launch_description
+from rig_runtime.graph import launch_description
 
 
 def generate_launch_description():

@@ -21,7 +21,9 @@ from std_msgs.msg import String
 
 from rig_interfaces.msg import ExperienceStep, Goal, Latent
 from rig_interfaces.srv import Reset
-from rig_policy.ros_common import LATCHED_QOS, STREAM_QOS, declare_parameters, run_node
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import LATCHED_QOS, STREAM_QOS
 
 
 class DemoNode(Node):

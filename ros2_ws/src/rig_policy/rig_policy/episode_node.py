@@ -23,10 +23,13 @@ from sensor_msgs.msg import Joy
 from std_msgs.msg import String, UInt64
 
 from rig_core.errors import RigError
-from rig_core.ros_glue import PolicyWeights, load_policy_weights
+from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
 from rig_interfaces.srv import Reset
-from rig_policy.ros_common import LATCHED_QOS, STREAM_QOS, crop_and_resize, declare_parameters, rgb_to_image, run_node
+from rig_runtime.messages import crop_and_resize, rgb_to_image
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import LATCHED_QOS, STREAM_QOS
 
 
 class EpisodeNode(Node):

@@ -31,11 +31,14 @@ from std_msgs.msg import Bool, String
 
 from rig_core.errors import RigError
 from rig_core.noise import OUNoise
+from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_core.residual import SafetyLimits, residual_velocity, safe_velocity
-from rig_core.ros_glue import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
-from rig_policy.ros_common import COMMAND_QOS, LATCHED_QOS, STREAM_QOS, declare_parameters, run_node, stamp_ns
-from rig_policy.scheduling import DeadlineClock, make_realtime
+from rig_runtime.messages import stamp_ns
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import COMMAND_QOS, LATCHED_QOS, STREAM_QOS
+from rig_runtime.scheduling import DeadlineClock, make_realtime
 
 WATCHDOG_SLOTS = 5  # watchdog checks per control period (the tick is slot 0)
 # Lock-step: ticks blocked for these reasons consumed no episode latent, so they send no command.

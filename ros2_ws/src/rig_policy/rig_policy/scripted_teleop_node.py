@@ -16,7 +16,9 @@ from std_msgs.msg import String
 
 from rig_core.scripted import scripted_action
 from rig_interfaces.msg import SimState
-from rig_policy.ros_common import LATCHED_QOS, declare_parameters, run_node
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import LATCHED_QOS
 
 
 class ScriptedTeleopNode(Node):

@@ -11,7 +11,8 @@ from geometry_msgs.msg import TwistStamped
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
-from rig_policy.ros_common import declare_parameters, run_node
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
 
 
 def shape_axes(raw: np.ndarray, deadzone: float, scale: float) -> np.ndarray:

@@ -29,7 +29,7 @@ from rig_core.checkpoint import policy_bytes
 from rig_core.config import default_config
 from rig_core.errors import RigError
 from rig_core.offline import ALGORITHMS, learner_config_json
-from rig_core.ros_glue import PolicyWeights, load_policy_weights
+from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_trainer.bag_dataset import build_dataset, load_steps
 from rig_trainer.bags import EXPERIENCE_TOPIC
 

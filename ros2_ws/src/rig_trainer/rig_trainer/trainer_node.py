@@ -29,10 +29,12 @@ from rig_core.agent import RIGAgent
 from rig_core.checkpoint import MODEL_FILE, load_checkpoint, policy_bytes, save_checkpoint
 from rig_core.config import default_config
 from rig_core.errors import RigError
-from rig_core.ros_glue import EpisodeAssembler
+from rig_core.experience_stream import EpisodeAssembler
 from rig_interfaces.msg import ExperienceStep, Weights
-from rig_policy.ros_common import LATCHED_QOS, STREAM_QOS, declare_parameters, run_node
-from rig_policy.scheduling import make_background
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import LATCHED_QOS, STREAM_QOS
+from rig_runtime.scheduling import make_background
 from rig_trainer import finetune
 
 

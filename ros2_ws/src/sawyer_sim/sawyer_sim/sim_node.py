@@ -12,37 +12,25 @@ wall-clock seconds is sent again (a subscriber that matched late would otherwise
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 
 import numpy as np
-import rclpy
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from rclpy.clock import Clock as RosClock
 from rclpy.clock import ClockType
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 
 import sawyer_sim
 from rig_interfaces.msg import SimState
 from rig_interfaces.srv import Reset
+from rig_runtime.messages import stamp_ns, time_msg
+from rig_runtime.node_runner import run_node
+from rig_runtime.params import declare_parameters
+from rig_runtime.qos import POSE_QOS, image_qos
 from sawyer_sim.tasks import HAND_Z, MAX_STEP
-
-RELIABLE = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
-
-
-def stamp_ns(stamp: Time) -> int:
-    return stamp.sec * 1_000_000_000 + stamp.nanosec
-
-
-def _time_msg(ns: int) -> Time:
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
 
 
 class SimNode(Node):
@@ -50,20 +38,19 @@ class SimNode(Node):
 
     def __init__(self) -> None:
         super().__init__("sim_node")
-        p = {
-            "env": ("reacher", "sawyer_sim env: reacher, pusher or multi_pusher"),
-            "image_size": (48, "camera image side in pixels"),
-            "seed": (0, "env seed"),
-            "mode": ("realtime", "realtime (wall clock) or lockstep (one control period per command, publishes /clock)"),
-            "control_period": (0.1, "seconds of simulated time per env step (the env's frame_skip x timestep)"),
-            "command_timeout": (0.2, "realtime: seconds without a command before the arm holds still"),
-            "reliable_images": (False, "publish images reliable instead of sensor-data QoS (lock-step)"),
+        p = declare_parameters(self, {
+            "env": ("reacher", "sawyer_sim env: reacher, pusher or multi_pusher", None),
+            "image_size": (48, "camera image side in pixels", None),
+            "seed": (0, "env seed", None),
+            "mode": ("realtime", "realtime (wall clock) or lockstep (one control period per command, publishes /clock)",
+                     None),
+            "control_period": (0.1, "seconds of simulated time per env step (the env's frame_skip x timestep)", None),
+            "command_timeout": (0.2, "realtime: seconds without a command before the arm holds still", None),
+            "reliable_images": (False, "publish images reliable instead of sensor-data QoS (lock-step)", None),
             "republish_after": (2.0, "lock-step: wall-clock seconds without a command before the last observation "
-                                     "is sent again, same stamp (a consumer that was not yet listening; 0 = never)"),
-        }
-        for name, (default, description) in p.items():
-            self.declare_parameter(name, default, _descriptor(description))
-        get = lambda n: self.get_parameter(n).value  # noqa: E731
+                                     "is sent again, same stamp (a consumer that was not yet listening; 0 = never)", None),
+        })
+        get = lambda n: getattr(p, n)  # noqa: E731
         self.mode = get("mode")
         if self.mode not in ("realtime", "lockstep"):
             raise RuntimeError(f"sim_node: mode must be 'realtime' or 'lockstep', got {self.mode!r}")
@@ -80,9 +67,8 @@ class SimNode(Node):
         self.command_time = -1e9
         self.commands_received = 0
         self.steps = 0
-        image_qos = RELIABLE if get("reliable_images") else qos_profile_sensor_data
-        self.image_pub = self.create_publisher(Image, "/camera/image_raw", image_qos)
-        self.pose_pub = self.create_publisher(PoseStamped, "/robot/ee_pose", RELIABLE)
+        self.image_pub = self.create_publisher(Image, "/camera/image_raw", image_qos(bool(get("reliable_images"))))
+        self.pose_pub = self.create_publisher(PoseStamped, "/robot/ee_pose", POSE_QOS)
         self.joint_pub = self.create_publisher(JointState, "/robot/joint_states", 10)
         self.state_pub = self.create_publisher(SimState, "/sim/state", 10)
         self.clock_pub = self.create_publisher(Clock, "/clock", 10) if self.mode == "lockstep" else None
@@ -101,7 +87,7 @@ class SimNode(Node):
 
     def advance_clock(self) -> None:
         self.sim_ns += round(self.period * 1e9)
-        self.clock_pub.publish(Clock(clock=_time_msg(self.sim_ns)))
+        self.clock_pub.publish(Clock(clock=time_msg(self.sim_ns)))
 
     def on_command(self, msg: TwistStamped) -> None:
         v = np.array([msg.twist.linear.x, msg.twist.linear.y], np.float64)
@@ -164,7 +150,7 @@ class SimNode(Node):
 
     def publish_observation(self, stamp_ns: int | None = None) -> Time:
         self.published_at = time.monotonic()
-        stamp = _time_msg(self.now_ns() if stamp_ns is None else stamp_ns)
+        stamp = time_msg(self.now_ns() if stamp_ns is None else stamp_ns)
         image = self.obs["image"]
         msg = Image(height=image.shape[0], width=image.shape[1], encoding="rgb8", step=image.shape[1] * 3)
         msg.header.stamp, msg.header.frame_id = stamp, "camera"
@@ -185,36 +171,8 @@ class SimNode(Node):
         self.env.close()
 
 
-def _descriptor(description: str):
-    from rcl_interfaces.msg import ParameterDescriptor
-
-    return ParameterDescriptor(description=description)
-
-
 def main(args: list[str] | None = None) -> None:
-    """Spin until SIGINT/SIGTERM. As in rig_policy.ros_common.run_node (not imported: this package stands
-    alone), the signals only set a flag, so this thread alone closes the node and rclpy's handler thread
-    never shuts the context down under a `destroy_node` in progress."""
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    executor = SingleThreadedExecutor()
-    node = None
-    try:
-        node = SimNode()
-        executor.add_node(node)
-        while not stop.is_set() and rclpy.ok():
-            executor.spin_once(timeout_sec=0.1)
-    except ExternalShutdownException:
-        pass
-    finally:
-        if node is not None:
-            node.close()
-            executor.remove_node(node)
-            node.destroy_node()
-        executor.shutdown()
-        rclpy.try_shutdown()
+    run_node(SimNode, args)
 
 
 if __name__ == "__main__":

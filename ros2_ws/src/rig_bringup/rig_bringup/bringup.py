@@ -1,6 +1,6 @@
 """Bring a graph up with every node in its own process (the project's stand-in for `ros2 launch`).
 
-    python -m rig_policy.bringup launch/sim_pusher.yaml [--set node.param=value ...] [--only a,b] [--skip c]
+    python -m rig_bringup.bringup launch/sim_pusher.yaml [--set node.param=value ...] [--only a,b] [--skip c]
 
 Ctrl-C (or SIGTERM) is forwarded to every node as SIGINT; nodes that do not stop within
 --grace seconds are killed. A node that exits is reported, and restarted if its entry says respawn.
@@ -17,17 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from rig_policy.graph import (
-    CLEAN_EXITS,
-    Graph,
-    NodeSpec,
-    describe_exit,
-    die_with_parent,
-    load_graph,
-    node_command,
-    parse_overrides,
-    stop_processes,
-)
+from rig_runtime.graph import Graph, NodeSpec, load_graph, node_command, parse_overrides
+from rig_runtime.processes import CLEAN_EXITS, describe_exit, die_with_parent, stop_processes
 
 
 def _pump(name: str, stream) -> None:

@@ -1,6 +1,5 @@
-"""What the ROS nodes need from the core beyond its public API, without ROS: weights that travel as
-safetensors bytes and the assembly of streamed experience steps into the replay buffer. (The residual
-P-controller and its safety limits are in `rig_core.residual`.)"""
+"""Policy weights as they travel between processes: actor + VAE rebuilt from the safetensors bytes of
+`checkpoint.policy_bytes()`, with a one-line CheckpointError when they are unusable."""
 
 from __future__ import annotations
 
@@ -13,9 +12,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load
 
 from rig_core.config import RIGConfig
-from rig_core.errors import CheckpointError, DataError
+from rig_core.errors import CheckpointError
 from rig_core.networks import Actor
-from rig_core.replay import ImageReplayBuffer
 from rig_core.vae import ConvVAE
 
 
@@ -65,31 +63,3 @@ def load_policy_weights(data: bytes) -> PolicyWeights:
     actor = Actor(2 * d, action_dim, config.td3.hidden_sizes).eval()
     _load_strict(actor, "actor.", tensors)
     return PolicyWeights(int(meta.get("version", 0)), config, vae, actor)
-
-
-# ---- experience: a stream of steps → replay episodes ---------------------------------------------
-class EpisodeAssembler:
-    """Feeds streamed (episode, t) steps into an ImageReplayBuffer. A gap or a new episode starts a new
-    stored episode, so lost messages cost at most one transition and never join unrelated frames."""
-
-    def __init__(self, buffer: ImageReplayBuffer) -> None:
-        self.buffer = buffer
-        self._key: tuple[int, int] | None = None  # (episode, t) of the last stored frame
-        self._pending: tuple[np.ndarray, np.ndarray] | None = None  # action, goal taken after that frame
-
-    def add(self, episode: int, t: int, frame: np.ndarray, latent: np.ndarray, logvar: np.ndarray,
-            action: np.ndarray | None, goal: np.ndarray, is_last: bool) -> bool:
-        """Store one step; return True when it completed a transition."""
-        goal = np.asarray(goal, np.float32)
-        if goal.shape != (self.buffer.latent_dim,):
-            raise DataError(f"goal must have {self.buffer.latent_dim} entries, got {goal.shape}")
-        completed = False
-        if self._key == (episode, t - 1) and self._pending is not None:
-            self.buffer.add_step(self._pending[0], self._pending[1], frame, latent, logvar)
-            completed = True
-        else:
-            self.buffer.start_episode(frame, latent, logvar)
-        self._key = (episode, t)
-        usable = action is not None and len(action) == self.buffer.action_dim and not is_last
-        self._pending = (np.asarray(action, np.float32), goal) if usable else None
-        return completed

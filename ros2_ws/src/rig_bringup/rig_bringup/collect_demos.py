@@ -4,7 +4,7 @@
     collect_demos --graph launch/collect_demos_real.yaml --out bags/real --demos 20   # Sawyer + SpaceMouse
     [--set node.param=value ...] [--storage sqlite3] [--timeout 600]
 
-Every node runs in its own process (rig_policy.bringup) and bag_recorder records the experience topics
+Every node runs in its own process (rig_bringup.bringup) and bag_recorder records the experience topics
 plus /demo/goal (each demo's goal: its final frame) and /demo/state. Demos are steps with is_demo on
 /policy/experience; offline_train reads the bag as it is. Stops (Ctrl-C-clean) when demo_node reports
 `--demos` successes, or on Ctrl-C / timeout (the bag is closed cleanly either way).
@@ -27,9 +27,9 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from rig_policy.bringup import Bringup
-from rig_policy.graph import graph_file, load_graph, parse_overrides
-from rig_policy.ros_common import LATCHED_QOS
+from rig_bringup.bringup import Bringup
+from rig_runtime.graph import graph_file, load_graph, parse_overrides
+from rig_runtime.qos import LATCHED_QOS
 from rig_trainer.bags import DEFAULT_TOPICS
 
 DEMO_TOPICS = ("/demo/goal", "/demo/state")

@@ -2,7 +2,7 @@
 goal images through the same graph, written up with the same report as the in-process `rig run`.
 
     source scripts/ros_env.sh
-    python -m rig_policy.graph_run --env reacher --steps 2000 --out runs/graph-reacher
+    python -m rig_bringup.graph_run --env reacher --steps 2000 --out runs/graph-reacher
 
 Every node of launch/sim_reacher_lockstep.yaml runs as its own process (sim, encoder, policy, episode,
 trainer); this process only watches and evaluates. The trainer gets the in-process run's configuration
@@ -46,11 +46,14 @@ from rig_core.cli import parse_set_items
 from rig_core.config import RIGConfig, default_config
 from rig_core.errors import RigError
 from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make_goal_set, random_policy
-from rig_core.ros_glue import PolicyWeights, load_policy_weights
+from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
-from rig_policy.graph import Graph, describe_exit, die_with_parent, graph_file, load_graph, node_command, stop_processes
-from rig_policy.ros_common import LATCHED_QOS, spin_in_background, stamp_ns
+from rig_runtime.graph import Graph, graph_file, load_graph, node_command
+from rig_runtime.messages import stamp_ns
+from rig_runtime.node_runner import spin_in_background
+from rig_runtime.processes import describe_exit, die_with_parent, stop_processes
+from rig_runtime.qos import LATCHED_QOS
 
 EVAL_EPISODE_BASE = 1_000_000  # evaluation goals' episode numbers (training episodes count from 1)
 GRAPH_FILE = "sim_reacher_lockstep.yaml"
@@ -300,7 +303,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rig_policy.graph_run", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m rig_bringup.graph_run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="reacher", help="sim env (default: reacher)")
     parser.add_argument("--steps", type=int, help="total env steps, exploration included (default: the config's)")
@@ -315,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = parse_set_items(args.set)
     flags = {"total_steps": args.steps, "eval_every": args.eval_every, "eval_goals": args.eval_goals, "seed": args.seed}
     overrides.update({k: v for k, v in flags.items() if v is not None})
-    command = "python -m rig_policy.graph_run " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = "python -m rig_bringup.graph_run " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     try:
         config = default_config(args.env, **overrides)
         domain = args.domain_id if args.domain_id is not None else random.Random(os.urandom(8)).randint(100, 199)
