@@ -36,8 +36,9 @@ def make_goal_set(env, n: int, seed: int) -> GoalSet:
 
 def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.ndarray],
              encode: Callable[[np.ndarray], np.ndarray], n_strips: int = 4, strip_frames: int = 6,
-             seed: int = 0) -> EvalResult:
-    """Run one episode per goal; `policy(latent, goal_latent)` → action; `encode(frames)` → latents."""
+             seed: int = 0, on_episode: Callable[[], object] | None = None) -> EvalResult:
+    """Run one episode per goal; `policy(latent, goal_latent)` → action; `encode(frames)` → latents;
+    `on_episode()` after each episode."""
     goal_latents = encode(goals.images)
     per_goal: dict[str, list[float]] = {}
     strips = []
@@ -56,6 +57,8 @@ def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.
         if i < n_strips:
             pick = np.linspace(0, len(frames) - 1, strip_frames).round().astype(int)
             strips.append({"goal": goals.images[i], "frames": np.stack([frames[j] for j in pick])})
+        if on_episode is not None:
+            on_episode()
     final = {k: float(np.mean(v)) for k, v in per_goal.items()}
     return EvalResult(final, per_goal, strips)
 

@@ -16,7 +16,7 @@ from rig_core.checkpoint import load_checkpoint, save_checkpoint
 from rig_core.config import RIGConfig
 from rig_core.evaluate import EvalResult, evaluate, make_goal_set, random_policy
 from rig_core.noise import OUNoise
-from rig_core.progress import Progress
+from rig_core.progress import Phase, Progress
 
 
 @dataclass
@@ -34,6 +34,25 @@ class RunResult:
 
 def _encoder(agent: RIGAgent) -> Callable[[np.ndarray], np.ndarray]:
     return lambda frames: agent.encode(frames)[0]
+
+
+def plan_phases(config: RIGConfig, step: int, vae_pretrained: bool, episode_steps: int | None) -> list[Phase]:
+    """The work `run_rig` has left from env step `step`, per phase in its own unit. An evaluation episode is
+    estimated at `episode_steps` exploration steps until evaluations are measured."""
+    practice_from = max(step, config.exploration_steps)
+    practice_steps = range(practice_from + 1, config.total_steps + 1)
+    evals = sum(1 for s in practice_steps if s % config.eval_every == 0 or s == config.total_steps)
+    evals += (0 if vae_pretrained else 2) + 1  # random baseline and first eval after pre-training; final eval
+    online = sum(1 for s in practice_steps if s % config.vae.online_every == 0) if config.vae.online_every else 0
+    return [
+        Phase("exploration", "env steps", config.exploration_steps, min(step, config.exploration_steps)),
+        Phase("VAE pre-training", "VAE batches", 0 if vae_pretrained else config.vae.pretrain_batches),
+        Phase("practice", "env steps", config.total_steps - config.exploration_steps,
+              max(step - config.exploration_steps, 0)),
+        Phase("online VAE", "VAE batches", online * config.vae.online_batches, estimate_from="VAE pre-training"),
+        Phase("evaluation", "eval episodes", evals * config.eval_goals, estimate_from="exploration",
+              estimate_factor=1 / episode_steps if episode_steps else 0.0),
+    ]
 
 
 def run_rig(
@@ -57,8 +76,10 @@ def run_rig(
     step = int(progress_state["step"])
     curve: list[dict[str, float]] = list(progress_state["curve"])
     noise = OUNoise(agent.action_dim, config.exploration.ou_theta, config.exploration.ou_sigma, agent.rng)
-    bar = Progress(config.total_steps, initial=step, desc=f"RIG {config.env} seed {config.seed}",
-                   enabled=show_progress)
+    episode_steps = getattr(eval_env.unwrapped, "max_episode_steps", None)
+    bar = Progress(plan_phases(config, step, agent.vae_version > 0, episode_steps),
+                   desc=f"RIG {config.env} seed {config.seed}", enabled=show_progress)
+    bar.note(f"{bar.desc}: {bar.plan()}")
 
     def checkpoint() -> None:
         if checkpoint_dir is not None:
@@ -85,46 +106,51 @@ def run_rig(
                 if len(agent.buffer) >= config.td3.batch_size:
                     agent.train(config.td3.updates_per_step)
                 if config.vae.online_every and step % config.vae.online_every == 0:
-                    agent.train_vae_on_replay(config.vae.online_batches, on_batch=online_vae_progress)
+                    with bar.phase("online VAE"):
+                        agent.train_vae_on_replay(config.vae.online_batches, on_batch=lambda _i, _s: bar.advance())
                 if step % config.eval_every == 0 or step == config.total_steps:
                     record_eval()
                 if checkpoint_every and step % checkpoint_every == 0:
                     checkpoint()
-            bar.update(1)
+            bar.advance()
 
-    def online_vae_progress(i: int, _stats: dict[str, float]) -> None:
-        bar.update(0, f"online VAE {i + 1}/{config.vae.online_batches}")
+    def evaluate_policy(policy: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> EvalResult:
+        with bar.phase("evaluation"):
+            return evaluate(eval_env, goals, policy, _encoder(agent), seed=config.eval_seed, on_episode=bar.advance)
 
     def record_eval() -> EvalResult:
-        result = evaluate(eval_env, goals, agent.act, _encoder(agent), seed=config.eval_seed)
+        result = evaluate_policy(agent.act)
         curve.append({"step": step, **result.final})
-        bar.update(0, "eval " + " ".join(f"{k}={v:.3f}" for k, v in result.final.items()))
+        distances = " ".join(f"{k}={v:.3f}" for k, v in result.final.items())
+        bar.note(f"evaluation at step {step}: {distances}")
+        bar.status = "last eval " + distances
         return result
 
     random_baseline: dict[str, float] = dict(progress_state.get("random_baseline", {}))
     t0 = time.monotonic()
     if step < config.exploration_steps:  # 1. random exploration
-        bar.update(0, "exploring")
+        bar.start("exploration")
         while step < config.exploration_steps:
             run_episode(explore_only=True)
     timings["exploration_s"] = time.monotonic() - t0
     t0 = time.monotonic()
     if agent.vae_version == 0:  # 2. VAE pre-training on the exploration frames
-        n = config.vae.pretrain_batches
-        agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], n,
-                           on_batch=lambda i, stats: bar.update(0, f"VAE pre-training {i + 1}/{n} "
-                                                                   f"loss {stats['vae/loss']:.1f}"))
-        random_baseline = evaluate(eval_env, goals, random_policy(config.seed), _encoder(agent),
-                                   seed=config.eval_seed).final
+        bar.start("VAE pre-training")
+        agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], config.vae.pretrain_batches,
+                           on_batch=lambda _i, stats: bar.advance(1, f"loss {stats['vae/loss']:.1f}"))
+        random_baseline = evaluate_policy(random_policy(config.seed)).final
+        bar.note("random policy: " + " ".join(f"{k}={v:.3f}" for k, v in random_baseline.items()))
         record_eval()
         checkpoint()
     timings["vae_pretrain_s"] = time.monotonic() - t0
     t0 = time.monotonic()
+    bar.start("practice", bar.status)
     while step < config.total_steps:  # 3. practice with imagined goals
         run_episode(explore_only=False)
     timings["practice_s"] = time.monotonic() - t0
+    bar.start("evaluation", bar.status)
+    final_eval = evaluate_policy(agent.act)
     bar.close()
-    final_eval = evaluate(eval_env, goals, agent.act, _encoder(agent), seed=config.eval_seed)
     if not curve or curve[-1]["step"] != step:
         curve.append({"step": step, **final_eval.final})
     checkpoint()
