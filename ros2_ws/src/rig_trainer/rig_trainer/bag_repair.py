@@ -29,7 +29,7 @@ from typing import Any
 from ruamel.yaml import YAML, YAMLError
 
 from rig_trainer import mcap_recover
-from rig_trainer.bags import ORIGINAL_SUFFIX, PARTIAL, STORAGES, BagError, FileInfo, make_typestore, write_metadata
+from rig_trainer.bags import ORIGINAL_SUFFIX, PARTIAL, STORAGES, BagError, FileInfo, make_typestore, repair_hint, write_metadata
 
 LIBRARY = "rig_trainer.bag_repair"
 
@@ -100,7 +100,7 @@ def plan(bag: Path) -> Plan:
         elif name not in {p.name for p in parts}:
             parts.append(Part(files[0], name, True, f"unfinished split {part.name}"))
     if storage == "mcap":
-        problems += [f"{p.name} was cut (no MCAP footer)" for p in parts if not p.partial and not mcap_recover.is_complete(p.src)]
+        problems += [f"{p.name} is cut or damaged" for p in parts if not p.partial and not mcap_recover.is_intact(p.src)]
     if not parts and not partials:
         raise BagError(f"{bag}: no bag files here (*.mcap, *.db3 or {PARTIAL}<i>/); not a rosbag2 bag")
     return Plan(bag, storage, parts, meta, problems, dropped)
@@ -241,7 +241,9 @@ def _part(p: Plan, part: Part, target: Path, topics: _Topics, keep: Callable[[Pa
     elif p.storage == "sqlite3":
         info = sqlite3_info(part.src, part.name, topics)
         keep(part.src, dst)
-    elif part.partial or (finished_too and not mcap_recover.is_complete(part.src)):
+    elif part.partial or not mcap_recover.is_intact(part.src):
+        if not finished_too:
+            raise BagError(f"{p.bag}: {part.name} is cut or damaged (no readable MCAP footer and summary); {repair_hint(p.bag)}")
         info, found = recover_mcap(part.src, dst, topics)
         note = f"{what}: {found.message_count} messages kept, {', '.join(found.notes) or 'no footer'}"
     else:
@@ -296,7 +298,7 @@ def _repair_file(path: Path) -> str:
         raise BagError(f"{path}: empty file (0 bytes), nothing to recover")
     if not mcap_recover.MAGIC.startswith(head):
         raise BagError(f"{path}: not a bag (neither a rosbag2 directory nor an MCAP file)")
-    if mcap_recover.is_complete(path):
+    if mcap_recover.is_intact(path):
         return f"{path}: nothing to repair (a complete MCAP file)"
     bag = path.with_suffix("")
     if bag.exists():
@@ -330,7 +332,7 @@ def repair(path: str | Path) -> str:
     bag = path
     p = plan(bag)
     if not p.problems:
-        return f"{bag}: nothing to repair ({len(p.parts)} complete {p.storage} files)"
+        return f"{bag}: nothing to repair ({len(p.parts)} complete {p.storage} file{'s' * (len(p.parts) != 1)})"
     original = bag.with_name(bag.name + ORIGINAL_SUFFIX)
     if original.exists():
         raise BagError(f"{bag}: {original} exists (an earlier repair's original?); move it away first")

@@ -252,6 +252,11 @@ class BagWriter:
 
 
 # ---- reading -------------------------------------------------------------------------------------
+def repair_hint(bag: Path) -> str:
+    return (f"`python -m rig_trainer.bag_recorder --repair {bag}` recovers its complete messages (original kept as "
+            f"{bag}{ORIGINAL_SUFFIX})")
+
+
 @contextmanager
 def open_bag(path: str | Path) -> Iterator[Reader]:
     """An open rosbags Reader on a bag directory; unfinished splits are salvaged into a temporary view
@@ -276,8 +281,7 @@ def open_bag(path: str | Path) -> Iterator[Reader]:
             reader.open()
         except (ReaderError, OSError, KeyError, ValueError, TypeError, AssertionError, OverflowError, MemoryError,
                 struct.error) as err:
-            raise BagError(f"{bag}: unreadable or truncated bag ({err}); `python -m rig_trainer.bag_recorder --repair "
-                           f"{bag}` recovers its complete messages (original kept as {bag}{ORIGINAL_SUFFIX})") from None
+            raise BagError(f"{bag}: unreadable or truncated bag ({err}); {repair_hint(bag)}") from None
         try:
             yield reader
         finally:

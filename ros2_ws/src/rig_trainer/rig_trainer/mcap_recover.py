@@ -38,16 +38,29 @@ class McapRecoveryError(ValueError):
     """The file is not MCAP, or holds no complete message; the message says which in one line."""
 
 
-def is_complete(path: Path) -> bool:
-    """True when `path` ends in an MCAP footer and magic (written last, so the file was not cut)."""
+def is_intact(path: Path) -> bool:
+    """True when `path` ends in an MCAP footer and magic (written last, so the file was not cut), starts with a
+    readable header record and has a readable summary."""
     size = path.stat().st_size
     if size < 2 * len(MAGIC) + FOOTER_SIZE:
         return False
     with open(path, "rb") as f:
-        head = f.read(len(MAGIC))
+        head = f.read(len(MAGIC) + 9)
         f.seek(size - FOOTER_SIZE - len(MAGIC))
         tail = f.read()
-    return head == MAGIC and tail[-8:] == MAGIC and tail[0] == Opcode.FOOTER and tail[1:9] == struct.pack("<Q", 20)
+        if head[:8] != MAGIC or head[8] != Opcode.HEADER or tail[-8:] != MAGIC or tail[0] != Opcode.FOOTER \
+                or tail[1:9] != struct.pack("<Q", 20):
+            return False
+        length = struct.unpack_from("<Q", head, 9)[0]
+        if len(MAGIC) + 9 + length > size:
+            return False
+        try:
+            f.seek(len(MAGIC) + 9)
+            Header.read(ReadDataStream(BytesIO(f.read(length))))
+            f.seek(0)
+            return make_reader(f).get_summary() is not None
+        except (*PARSE_ERRORS, OSError):
+            return False
 
 
 @dataclass
@@ -129,7 +142,7 @@ class _Walk:
                 if op == Opcode.CHUNK:
                     yield from self._cut_chunk(lo - 9, bytes(buf[lo:size]))
                 else:
-                    found.notes.append(f"cut at byte {size} inside the record (opcode 0x{op:02x}) at byte {lo - 9}")
+                    found.notes.append(f"the file ends at byte {size} inside the record (opcode 0x{op:02x}) at byte {lo - 9}")
                 return
             if op in (Opcode.DATA_END, Opcode.FOOTER):  # the data section ended: nothing was lost
                 found.complete_to = hi
@@ -150,7 +163,7 @@ class _Walk:
         end = found.complete_to
         if end < size:
             found.notes.append(f"zero bytes from byte {end} on (blocks never written); stopped there" if buf[end] == 0
-                               else f"cut at byte {size} inside the opcode and length of the record at byte {end}")
+                               else f"the file ends at byte {size} inside the opcode and length of the record at byte {end}")
 
     def _inner(self, data: bytes) -> Iterator[Schema | Channel | Message]:
         """Whole records of a chunk's (decompressed) record bytes; a cut last record is left out."""
@@ -179,13 +192,11 @@ class _Walk:
 
     def _cut_chunk(self, start: int, body: bytes) -> Iterator[Schema | Channel | Message]:
         found = self.found
-        if len(body) < CHUNK_FIXED:
-            found.notes.append(f"cut at byte {found.size} inside the header of the chunk at byte {start}: its messages are lost")
-            return
-        clen = struct.unpack_from("<I", body, CHUNK_FIXED - 4)[0]
+        ends = f"the file ends at byte {found.size} inside the"
+        clen = struct.unpack_from("<I", body, CHUNK_FIXED - 4)[0] if len(body) >= CHUNK_FIXED else 0
         records_at = CHUNK_FIXED + clen + 8
         if len(body) < records_at:
-            found.notes.append(f"cut at byte {found.size} inside the header of the chunk at byte {start}: its messages are lost")
+            found.notes.append(f"{ends} header of the chunk at byte {start}: its messages are lost")
             return
         try:
             compression = body[CHUNK_FIXED:CHUNK_FIXED + clen].decode()
@@ -201,11 +212,10 @@ class _Walk:
             yield record
         if compression:
             usize = struct.unpack_from("<Q", body, 16)[0]
-            found.notes.append(f"cut at byte {found.size} inside the {compression} chunk at byte {start}: {kept} complete "
-                               f"messages in the {len(data)} of its {usize} bytes that decompress")
+            found.notes.append(f"{ends} {compression} chunk at byte {start}: {kept} complete messages in the {len(data)} "
+                               f"of its {usize} bytes that decompress")
         else:
-            found.notes.append(f"cut at byte {found.size} inside the chunk at byte {start}: its first {kept} messages "
-                               "were complete")
+            found.notes.append(f"{ends} chunk at byte {start}: its first {kept} messages were complete")
 
 
 COMPRESSION = {"": CompressionType.NONE, "zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4}
@@ -224,7 +234,7 @@ def recover(src: Path, dst: Path, library: str = "rig_trainer.mcap_recover") -> 
             raise McapRecoveryError(f"{src}: not an MCAP file (no MCAP magic)")
         found = Recovery(size)
         if size < len(MAGIC):
-            found.notes.append(f"cut at byte {size}, inside the file magic")
+            found.notes.append(f"the file ends at byte {size}, inside the file magic")
             records: Iterator = iter(())
         else:
             records = _Walk(buf, found).records()
