@@ -242,7 +242,7 @@ def _part(p: Plan, part: Part, target: Path, topics: _Topics, keep: Callable[[Pa
         info = sqlite3_info(part.src, part.name, topics)
         keep(part.src, dst)
     elif part.partial or not mcap_recover.is_intact(part.src):
-        if not finished_too:
+        if not part.partial and not finished_too:
             raise BagError(f"{p.bag}: {part.name} is cut or damaged (no readable MCAP footer and summary); {repair_hint(p.bag)}")
         info, found = recover_mcap(part.src, dst, topics)
         note = f"{what}: {found.message_count} messages kept, {', '.join(found.notes) or 'no footer'}"
