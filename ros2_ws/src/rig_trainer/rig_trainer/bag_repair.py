@@ -300,7 +300,7 @@ def _repair_file(path: Path) -> str:
         raise BagError(f"{path}: not a bag (neither a rosbag2 directory nor an MCAP file)")
     if mcap_recover.is_intact(path):
         return f"{path}: nothing to repair (a complete MCAP file)"
-    bag = path.with_suffix("")
+    bag = path.with_suffix("") if path.suffix else path.with_name(f"{path.name}_bag")
     if bag.exists():
         raise BagError(f"{path}: would write the repaired bag to {bag}, which exists; move it away first")
     p = Plan(bag, "mcap", [Part(path, f"{bag.name}_0.mcap", True, path.name)], None, ["cut"], [])
@@ -322,6 +322,8 @@ def repair(path: str | Path) -> str:
     path = Path(path)
     if not path.exists():
         raise BagError(f"{path}: no such bag")
+    if path.name in ("", ".."):  # "." or "..": name the directory, for BAG.orig
+        path = path.resolve()
     if path.is_file():
         if path.parent.name.startswith(PARTIAL):
             path = path.parent.parent
