@@ -18,6 +18,8 @@ _spec = importlib.util.spec_from_file_location("ros_conftest", ROOT / "tests" / 
 ros_conftest = importlib.util.module_from_spec(_spec)
 sys.modules["ros_conftest"] = ros_conftest
 _spec.loader.exec_module(ros_conftest)
+sys.path.remove(str(SRC))  # ros_conftest put the installed packages first: the checkout's rig_trainer goes before them
+sys.path.insert(0, str(SRC))
 
 import pytest  # noqa: E402
 from ros_conftest import ROS_ENV, domain_id  # noqa: E402, F401 - fixtures re-exported for pytest

@@ -3,9 +3,14 @@
 Subscribes raw (CDR bytes, no deserialization) to each topic once it appears in the graph, with the
 reliability its publishers offer, and writes with `rig_trainer.bags.BagWriter`: split by size or
 duration, chunks flushed every `--flush-period` s. Ctrl-C / SIGTERM close the bag cleanly; after a
-SIGKILL `bag_recorder --repair BAG` (or any reader) keeps every flushed chunk.
+SIGKILL any reader keeps every flushed chunk of the unfinished split.
 
     bag_recorder -o bags/demo1 [--storage sqlite3] [--max-duration 60] [--topics /a /b ...]
+    bag_recorder --repair bags/demo1      # after a crash, a power loss or a cut copy
+
+--repair recovers every complete message (of unfinished splits, and of MCAP files cut anywhere: no footer,
+a cut chunk or record), writes a valid bag with its metadata.yaml at BAG and moves the original, as it
+was, to BAG.orig. A lone cut MCAP file x.mcap is recovered into a new bag x/ beside it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
-from rig_trainer.bags import DEFAULT_TOPICS, BagError, BagWriter, repair_bag
+from rig_trainer.bag_repair import repair
+from rig_trainer.bags import DEFAULT_TOPICS, BagError, BagWriter
 
 
 def message_class(msgtype: str) -> type:
@@ -71,14 +77,16 @@ class BagRecorder(Node):
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(prog="bag_recorder", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bag_recorder", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 2)[2])
     parser.add_argument("-o", "--output", type=Path, help="bag directory to create (default bags/rig_<time>)")
     parser.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap")
     parser.add_argument("--topics", nargs="+", default=list(DEFAULT_TOPICS), help="topics to record")
     parser.add_argument("--max-size", type=int, default=0, help="split after this many bytes (0: off)")
     parser.add_argument("--max-duration", type=float, default=60.0, help="split after this many seconds (0: off)")
     parser.add_argument("--flush-period", type=float, default=1.0, help="flush chunks at least this often (s)")
-    parser.add_argument("--repair", type=Path, metavar="BAG", help="repair a bag left by a crash, then exit")
+    parser.add_argument("--repair", type=Path, metavar="BAG",
+                        help="recover a crashed or cut bag (original kept as BAG.orig), then exit")
     return parser.parse_known_args(argv)
 
 
@@ -86,11 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     args, ros_args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.repair is not None:
         try:
-            lines = repair_bag(args.repair)
-        except BagError as err:
+            print(f"bag_recorder: {repair(args.repair)}")
+        except (BagError, OSError) as err:
             print(f"bag_recorder: {err}", file=sys.stderr)
             return 1
-        print("\n".join(lines) or f"{args.repair}: nothing to repair")
         return 0
     output = args.output or Path("bags") / f"rig_{__import__('time').strftime('%Y%m%d_%H%M%S')}"
     try:

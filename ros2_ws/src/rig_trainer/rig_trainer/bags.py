@@ -8,8 +8,9 @@ Layout of a recorded bag (what `ros2 bag info/play` and Foxglove open)::
 
 A finished split is a complete, indexed file. While a split is open its MCAP chunks (or sqlite3
 transactions) are flushed every `flush_period` seconds, so a SIGKILL loses at most that much data:
-`repair_bag` (or the reader, in a temporary view with a warning) keeps every complete chunk of the
-unfinished split. Custom rig_interfaces types are registered from their .msg text and stored in the bag.
+`bag_repair` (bag_recorder --repair; or the reader, in a temporary view with a warning) keeps every complete
+message of the unfinished split; --repair also recovers a finished file cut by a power loss. Custom
+rig_interfaces types are registered from their .msg text and stored in the bag.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sqlite3
 import struct
 import tempfile
 import time
@@ -42,7 +42,7 @@ DEFAULT_TOPICS = ("/camera/image_raw", "/robot/ee_velocity_cmd", "/robot/ee_pose
                   EXPERIENCE_TOPIC, "/episode/goal", "/teleop/twist", "/teleop/joy")
 STORAGES = {"mcap": (StoragePlugin.MCAP, ".mcap"), "sqlite3": (StoragePlugin.SQLITE3, ".db3")}
 PARTIAL = "_partial_"
-MCAP_MAGIC = b"\x89MCAP0\r\n"
+ORIGINAL_SUFFIX = ".orig"  # `bag_recorder --repair BAG` moves the damaged original to BAG.orig
 
 
 class BagError(RigError):
@@ -251,166 +251,12 @@ class BagWriter:
             self._close_split()
 
 
-# ---- repair --------------------------------------------------------------------------------------
-def _records(data: bytes, start: int) -> Iterator[tuple[int, int, int]]:
-    """(opcode, content start, end) of the complete top-level MCAP records from `start`."""
-    pos = start
-    while pos + 9 <= len(data):
-        op, size = data[pos], struct.unpack_from("<Q", data, pos + 1)[0]
-        end = pos + 9 + size
-        if end > len(data):
-            return
-        yield op, pos + 9, end
-        pos = end
-
-
-def _string(data: bytes, pos: int) -> tuple[str, int]:
-    n = struct.unpack_from("<I", data, pos)[0]
-    return data[pos + 4:pos + 4 + n].decode(), pos + 4 + n
-
-
-def salvage_mcap(src: Path, dst: Path, typestore: Typestore) -> FileInfo:
-    """Copy the complete chunks of an unfinished MCAP file into a valid, unindexed MCAP file `dst`."""
-    data = src.read_bytes()
-    if not data.startswith(MCAP_MAGIC):
-        raise BagError(f"{src}: not an MCAP file")
-    keep = len(MCAP_MAGIC)
-    schemas: dict[int, str] = {}
-    channels: dict[int, tuple[str, str]] = {}
-    counts: dict[int, int] = {}
-    start, end = 2**63 - 1, 0
-    for op, lo, hi in _records(data, len(MCAP_MAGIC)):
-        if op in (0x02, 0x0F):  # footer / data end: the file was finished after all
-            break
-        if op == 0x06:  # chunk (rosbags writes them uncompressed unless storage compression is on)
-            s, e, _, _ = struct.unpack_from("<QQQI", data, lo)
-            compression, pos = _string(data, lo + 28)
-            if compression:
-                break
-            size = struct.unpack_from("<Q", data, pos)[0]
-            body = data[pos + 8:pos + 8 + size]
-            for cop, clo, _chi in _records(body, 0):
-                if cop == 0x03:
-                    sid = struct.unpack_from("<H", body, clo)[0]
-                    schemas[sid], _ = _string(body, clo + 2)
-                elif cop == 0x04:
-                    cid, sid = struct.unpack_from("<HH", body, clo)
-                    topic, _ = _string(body, clo + 4)
-                    channels[cid] = (topic, schemas.get(sid, ""))
-                elif cop == 0x05:
-                    cid = struct.unpack_from("<H", body, clo)[0]
-                    counts[cid] = counts.get(cid, 0) + 1
-            start, end = min(start, s), max(end, e)
-        keep = hi
-    out = bytearray(data[:keep])
-    out += bytes([0x0F]) + struct.pack("<QI", 4, 0)  # data end (crc 0: not checked)
-    out += bytes([0x02]) + struct.pack("<QQQI", 20, 0, 0, 0) + MCAP_MAGIC  # footer without summary
-    tmp = dst.with_name(dst.name + ".tmp")
-    tmp.write_bytes(bytes(out))
-    os.replace(tmp, dst)
-    topics = [{"topic_metadata": {"name": topic, "type": msgtype, "serialization_format": "cdr",
-                                  "offered_qos_profiles": [],
-                                  "type_description_hash": _hash(typestore, msgtype)},
-               "message_count": counts.get(cid, 0)} for cid, (topic, msgtype) in sorted(channels.items())]
-    return FileInfo(dst.name, topics, start if counts else 0, end)
-
-
-def _hash(typestore: Typestore, msgtype: str) -> str:
-    try:
-        return typestore.hash_rihs01(msgtype)
-    except Exception:
-        return ""
-
-
-def salvage_sqlite3(src: Path, dst: Path) -> FileInfo:
-    """Copy the committed transactions of an unfinished sqlite3 split (rolling back a hot journal)."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    with suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        conn = sqlite3.connect(f"file:{src}", uri=True)
-        out = sqlite3.connect(tmp)
-        conn.backup(out)
-        conn.close()
-        rows = out.execute("SELECT t.name, t.type, t.serialization_format, t.type_description_hash, "
-                           "COUNT(m.id), MIN(m.timestamp), MAX(m.timestamp) FROM topics t "
-                           "LEFT JOIN messages m ON m.topic_id = t.id GROUP BY t.id ORDER BY t.id").fetchall()
-        out.close()
-    except sqlite3.DatabaseError as err:
-        raise BagError(f"{src}: sqlite3 split is unreadable: {err}") from None
-    os.replace(tmp, dst)
-    topics = [{"topic_metadata": {"name": n, "type": t, "serialization_format": f, "offered_qos_profiles": [],
-                                  "type_description_hash": h or ""}, "message_count": c} for n, t, f, h, c, _, _ in rows]
-    starts = [r[5] for r in rows if r[4]]
-    ends = [r[6] for r in rows if r[4]]
-    return FileInfo(dst.name, topics, min(starts, default=0), max(ends, default=0))
-
-
-def _storage_of(bag: Path) -> str:
-    meta = bag / "metadata.yaml"
-    if meta.is_file():
-        with suppress(Exception):
-            return _yaml().load(meta.read_text())["rosbag2_bagfile_information"]["storage_identifier"]
-    return "sqlite3" if any(bag.glob(f"{PARTIAL}*/*.db3")) else "mcap"
-
-
-def _finished_infos(bag: Path) -> list[FileInfo]:
-    meta = bag / "metadata.yaml"
-    if not meta.is_file():
-        return []
-    info = _yaml().load(meta.read_text())["rosbag2_bagfile_information"]
-    out = []
-    for f in info.get("files", []):
-        start = f["starting_time"]["nanoseconds_since_epoch"]
-        # per-file topic counts are not in metadata.yaml: keep the bag-level topics on the first file
-        out.append(FileInfo(f["path"], [], start, start + f["duration"]["nanoseconds"]))
-    if out:
-        out[0].topics = info["topics_with_message_count"]
-    return out
-
-
-def repair_bag(bag: str | Path, into: Path | None = None) -> list[str]:
-    """Turn unfinished splits (left by a crash) into valid files and rewrite metadata.yaml.
-
-    In place by default; with `into`, a repaired view is built there (symlinks to the finished files),
-    leaving `bag` untouched. Returns one warning line per salvaged split (empty when nothing to do).
-    """
-    bag = Path(bag)
-    partials = sorted(bag.glob(f"{PARTIAL}*"), key=lambda p: int(p.name[len(PARTIAL):] or 0))
-    if not partials:
-        return []
-    storage = _storage_of(bag)
-    _, suffix = STORAGES[storage]
-    target = into or bag
-    target.mkdir(parents=True, exist_ok=True)
-    infos = _finished_infos(bag)
-    if into is not None:
-        for info in infos:
-            (target / info.path).symlink_to((bag / info.path).resolve())
-    typestore = make_typestore()
-    prefix = infos[0].path.rsplit("_", 1)[0] if infos else bag.name
-    warnings = []
-    for part in partials:
-        files = list(part.glob(f"*{suffix}"))
-        index = part.name[len(PARTIAL):]
-        if not files or files[0].stat().st_size == 0:
-            warnings.append(f"{bag}: unfinished split {part.name} is empty (lost in a crash); dropped")
-        else:
-            dst = target / f"{prefix}_{index}{suffix}"
-            info = salvage_mcap(files[0], dst, typestore) if storage == "mcap" else salvage_sqlite3(files[0], dst)
-            warnings.append(f"{bag}: unfinished split {part.name} (crash?): kept {info.count} messages in "
-                            f"complete chunks as {dst.name}")
-            if info.count:
-                infos.append(info)
-            else:
-                dst.unlink()
-        if into is None:
-            shutil.rmtree(part)
-    write_metadata(target, infos, storage)
-    return warnings
-
-
 # ---- reading -------------------------------------------------------------------------------------
+def repair_hint(bag: Path) -> str:
+    return (f"`python -m rig_trainer.bag_recorder --repair {bag}` recovers its complete messages (original kept as "
+            f"{bag}{ORIGINAL_SUFFIX})")
+
+
 @contextmanager
 def open_bag(path: str | Path) -> Iterator[Reader]:
     """An open rosbags Reader on a bag directory; unfinished splits are salvaged into a temporary view
@@ -423,8 +269,10 @@ def open_bag(path: str | Path) -> Iterator[Reader]:
     with tempfile.TemporaryDirectory(prefix="rig-bag-view-") as tmp:
         source = bag
         if any(bag.glob(f"{PARTIAL}*")):
+            from rig_trainer.bag_repair import repaired_view  # bag_repair builds on this module
+
             source = Path(tmp) / bag.name
-            for line in repair_bag(bag, into=source):
+            for line in repaired_view(bag, source):
                 log.warning(line)
         if not (source / "metadata.yaml").is_file():
             raise BagError(f"{bag}: not a rosbag2 bag (no metadata.yaml)")
@@ -433,8 +281,7 @@ def open_bag(path: str | Path) -> Iterator[Reader]:
             reader.open()
         except (ReaderError, OSError, KeyError, ValueError, TypeError, AssertionError, OverflowError, MemoryError,
                 struct.error) as err:
-            raise BagError(f"{bag}: unreadable or truncated bag ({err}); a crashed recording can be fixed with "
-                           f"`bag_recorder --repair {bag}`") from None
+            raise BagError(f"{bag}: unreadable or truncated bag ({err}); {repair_hint(bag)}") from None
         try:
             yield reader
         finally:
@@ -456,4 +303,4 @@ def iter_raw(reader: Reader, bag: Path | str, topics: list[str] | None = None) -
 
 
 __all__ = ["DEFAULT_TOPICS", "EXPERIENCE_TOPIC", "BagError", "BagWriter", "WriterError", "iter_raw", "make_typestore",
-           "open_bag", "repair_bag"]
+           "open_bag"]
