@@ -34,7 +34,7 @@ from graph_probe import Probe  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
-from rig_core.device import DEVICE_HELP, describe_device, parse_device  # noqa: E402
+from rig_core.device import DEVICE_HELP, describe_device, device_or_exit  # noqa: E402
 from rig_interfaces.msg import ExperienceStep, Weights  # noqa: E402
 
 
@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--variant", choices=[*VARIANTS, "all"], default="all", help="control-loop variant(s)")
     parser.add_argument("--device", default="cpu", help=f"trainer_node's {DEVICE_HELP}")
     args = parser.parse_args()
-    device = parse_device(args.device)
+    device = device_or_exit(args.device, "bench_graph")
     print(f"trainer_node device: {device if device.type == 'cpu' else describe_device(device)}")
     domain = 60 + os.getpid() % 30
     with tempfile.TemporaryDirectory() as tmp:

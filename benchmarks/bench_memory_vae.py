@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from rig_core.config import VAEConfig
-from rig_core.device import DEVICE_HELP, describe_device, parse_device, synchronize
+from rig_core.device import DEVICE_HELP, describe_device, device_or_exit, synchronize
 from rig_core.replay import ImageReplayBuffer
 from rig_core.vae import ConvVAE, train_vae
 
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu", help=DEVICE_HELP)
     args = parser.parse_args()
-    device = parse_device(args.device)
+    device = device_or_exit(args.device, "bench_memory_vae")
     torch.set_num_threads(args.threads)
     print(f"device: {describe_device(device)}")
     before = peak_rss_gb()

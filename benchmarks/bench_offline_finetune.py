@@ -30,7 +30,7 @@ import torch
 import sawyer_sim
 from rig_core.agent import RIGAgent
 from rig_core.config import default_config
-from rig_core.device import DEVICE_HELP, describe_device, parse_device
+from rig_core.device import DEVICE_HELP, describe_device, device_or_exit
 from rig_core.evaluate import evaluate, make_goal_set, random_policy
 from rig_core.loop import run_rig
 from rig_core.noise import OUNoise
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--device", default="cpu", help=DEVICE_HELP)
     args = parser.parse_args()
-    device = parse_device(args.device)
+    device = device_or_exit(args.device, "bench_offline_finetune")
     torch.set_num_threads(args.threads)
     print(f"device: {describe_device(device)}", flush=True)
     hidden = tuple(args.hidden)

@@ -20,7 +20,7 @@ import torch
 
 from rig_core.agent import RIGAgent
 from rig_core.config import default_config
-from rig_core.device import DEVICE_HELP, describe_device, parse_device, synchronize
+from rig_core.device import DEVICE_HELP, describe_device, device_or_exit, synchronize
 
 LATENT = 16
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu", help=DEVICE_HELP)
     args = parser.parse_args()
-    device = parse_device(args.device)
+    device = device_or_exit(args.device, "bench_td3")
     torch.set_num_threads(args.threads)
     ours, sb3 = our_learner(0, device), sb3_learner(0, device)
     ours.train(20)

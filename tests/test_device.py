@@ -231,3 +231,13 @@ def test_published_policy_weights_are_cpu_tensors(saved):
     assert load_policy_bytes(robot, data) == 4
     z = np.zeros(D, np.float32)
     np.testing.assert_array_equal(robot.act(z, z), agent.act(z, z))
+
+
+def test_scripts_exit_with_one_line(no_gpu, capsys):
+    from rig_core.device import device_or_exit
+
+    assert device_or_exit("cpu", "bench") == torch.device("cpu")
+    with pytest.raises(SystemExit) as stop:
+        device_or_exit("cuda", "bench")
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith("bench: error: device 'cuda': CUDA is not available") and _one_line(err)

@@ -7,13 +7,14 @@ so a malformed string, or CUDA asked for where there is none, is one DeviceError
 from __future__ import annotations
 
 import re
+import sys
 
 import torch
 
 from rig_core.errors import DeviceError
 
 DEVICE_CHOICES = "cpu, cuda, cuda:N"
-DEVICE_HELP = f"torch device for training: {DEVICE_CHOICES} (default: cpu)"
+DEVICE_HELP = f"torch device the networks train and run on: {DEVICE_CHOICES} (default: cpu)"
 _CUDA = re.compile(r"cuda(?::(\d+))?")
 
 
@@ -44,6 +45,15 @@ def parse_device(spec: str | torch.device | None = "cpu") -> torch.device:
         raise DeviceError(f"device {spec!r}: there is no CUDA device {index} "
                           f"({count} visible: {', '.join(f'cuda:{i}' for i in range(count))})")
     return torch.device("cuda", index)
+
+
+def device_or_exit(spec: str, prog: str) -> torch.device:
+    """parse_device for a script's command line: a DeviceError is printed as one line `prog: error: …`, exit 2."""
+    try:
+        return parse_device(spec)
+    except DeviceError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def module_device(module: torch.nn.Module) -> torch.device:

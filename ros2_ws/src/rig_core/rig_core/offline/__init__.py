@@ -8,6 +8,8 @@ import dataclasses
 import json
 from typing import Any
 
+import torch
+
 from rig_core.offline.awac import AWAC, AWACConfig, awac_weights
 from rig_core.offline.dataset import DemoBatch, TrajectoryDataset
 from rig_core.offline.iql import IQL, IQLConfig, expectile_loss
@@ -26,7 +28,8 @@ def learner_config_json(learner: Any) -> str:
     return json.dumps(dataclasses.asdict(learner.config))
 
 
-def make_learner(name: str, config_json: str, obs_dim: int, action_dim: int, seed: int, device: Any = "cpu") -> Any:
+def make_learner(name: str, config_json: str, obs_dim: int, action_dim: int, seed: int,
+                 device: str | torch.device = "cpu") -> Any:
     """An ALGORITHMS learner on `device` from its name and `learner_config_json` text (lists become tuples)."""
     if name not in ALGORITHMS:
         raise ValueError(f"unknown learner {name!r} (known: {', '.join(sorted(ALGORITHMS))})")
