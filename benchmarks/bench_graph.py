@@ -10,7 +10,7 @@
 2. lock-step reacher graph: env steps per second through the graph vs the in-process env (ratio).
 
     source scripts/ros_env.sh && python benchmarks/bench_graph.py [--seconds 60] [--only realtime|lockstep]
-        [--variant executor|thread_no_fifo|thread|all]
+        [--variant executor|thread_no_fifo|thread|all] [--device cpu|cuda|cuda:N]   (trainer_node's device)
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from graph_probe import Probe  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
+from rig_core.device import DEVICE_HELP, describe_device, device_or_exit  # noqa: E402
 from rig_interfaces.msg import ExperienceStep, Weights  # noqa: E402
 
 
@@ -49,12 +50,12 @@ VARIANTS = {
 }
 
 
-def realtime(seconds: float, domain: int, tmp: Path, variant: str) -> None:
+def realtime(seconds: float, domain: int, tmp: Path, variant: str, device: str) -> None:
     env = {**ROS_ENV, "ROS_DOMAIN_ID": str(domain), "ROS_LOG_DIR": str(tmp / "log")}
     overrides = {"sim_node": {"env": "reacher"}, "episode_node": {"horizon": 50},
                  "trainer_node": {"env": "reacher", "exploration_steps": 50, "vae_pretrain_batches": 200,
                                   "publish_every": 200, "replay_capacity": 5000, "checkpoint_dir": "",
-                                  "updates_per_step": 1000.0}}  # train flat out: the worst case for the loop
+                                  "updates_per_step": 1000.0, "device": device}}  # train flat out: the worst case for the loop
     for node, params in VARIANTS[variant].items():
         overrides.setdefault(node, {}).update(params)
     load = os.getloadavg()
@@ -98,12 +99,13 @@ def realtime(seconds: float, domain: int, tmp: Path, variant: str) -> None:
         probe.close()
 
 
-def lockstep(seconds: float, domain: int, tmp: Path) -> None:
+def lockstep(seconds: float, domain: int, tmp: Path, device: str) -> None:
     import sawyer_sim
 
     env = {**ROS_ENV, "ROS_DOMAIN_ID": str(domain), "ROS_LOG_DIR": str(tmp / "log")}
     overrides = {"episode_node": {"horizon": 50},
-                 "trainer_node": {"exploration_steps": 10**6, "checkpoint_dir": "", "replay_capacity": 5000}}
+                 "trainer_node": {"exploration_steps": 10**6, "checkpoint_dir": "", "replay_capacity": 5000,
+                                  "device": device}}
     probe = Probe(domain)
     probe.listen("/policy/experience", ExperienceStep, qos=QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE))
     procs = start_nodes("sim_reacher_lockstep.yaml", overrides, env, tmp)
@@ -131,15 +133,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--only", choices=["realtime", "lockstep"], default=None)
     parser.add_argument("--variant", choices=[*VARIANTS, "all"], default="all", help="control-loop variant(s)")
+    parser.add_argument("--device", default="cpu", help=f"trainer_node's {DEVICE_HELP}")
     args = parser.parse_args()
+    device = device_or_exit(args.device, "bench_graph")
+    print(f"trainer_node device: {device if device.type == 'cpu' else describe_device(device)}")
     domain = 60 + os.getpid() % 30
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "realtime"):
             for variant in (VARIANTS if args.variant == "all" else [args.variant]):
-                realtime(args.seconds, domain, Path(tmp) / f"rt-{variant}", variant)
+                realtime(args.seconds, domain, Path(tmp) / f"rt-{variant}", variant, str(device))
                 domain += 1
         if args.only in (None, "lockstep"):
-            lockstep(min(args.seconds, 30.0), domain + 1, Path(tmp) / "ls")
+            lockstep(min(args.seconds, 30.0), domain + 1, Path(tmp) / "ls", str(device))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Replay memory per 100K steps at 48×48 (vs stable-baselines3's ReplayBuffer holding the same
-observations) and β-VAE training / encoding throughput.
+observations) and β-VAE training / encoding throughput on `--device` (frames stay uint8 on the CPU and
+each batch goes to the device, as in training; encoding includes copying the latents back).
 
-    .venv/bin/python benchmarks/bench_memory_vae.py [--steps 100000] [--threads N]
+    .venv/bin/python benchmarks/bench_memory_vae.py [--steps 100000] [--threads N] [--device cpu|cuda|cuda:N]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from rig_core.config import VAEConfig
+from rig_core.device import DEVICE_HELP, describe_device, device_or_exit, synchronize
 from rig_core.replay import ImageReplayBuffer
 from rig_core.vae import ConvVAE, train_vae
 
@@ -50,17 +52,20 @@ def sb3_bytes(steps: int) -> int:
     return sum(a.nbytes for a in arrays)
 
 
-def vae_rates(n_batches: int) -> tuple[float, float]:
+def vae_rates(n_batches: int, device: torch.device) -> tuple[float, float]:
     cfg = VAEConfig()
-    vae = ConvVAE(SIZE, LATENT)
+    vae = ConvVAE(SIZE, LATENT).to(device)
     frames = np.random.default_rng(0).integers(0, 255, (2048, SIZE, SIZE, 3), dtype=np.uint8)
     optim = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
     train_vae(vae, frames, 5, cfg.batch_size, cfg.beta, optim, np.random.default_rng(0))
+    vae.encode(frames)  # warm-up (kernel selection on a GPU)
+    synchronize(device)
     t = time.perf_counter()
     train_vae(vae, frames, n_batches, cfg.batch_size, cfg.beta, optim, np.random.default_rng(0))
+    synchronize(device)
     train_rate = n_batches * cfg.batch_size / (time.perf_counter() - t)
     t = time.perf_counter()
-    vae.encode(frames)
+    vae.encode(frames)  # returns CPU arrays: includes the copy back
     encode_rate = len(frames) / (time.perf_counter() - t)
     return train_rate, encode_rate
 
@@ -70,8 +75,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--vae-batches", type=int, default=100)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default="cpu", help=DEVICE_HELP)
     args = parser.parse_args()
+    device = device_or_exit(args.device, "bench_memory_vae")
     torch.set_num_threads(args.threads)
+    print(f"device: {describe_device(device)}")
     before = peak_rss_gb()
     buf = fill_ours(args.steps)
     ours_gb, rss_gb = buf.nbytes() / 1e9, peak_rss_gb() - before
@@ -81,8 +89,8 @@ def main() -> None:
           f"(target <= 0.75 GB per 100K steps)")
     print(f"  stable-baselines3 ReplayBuffer {peer_gb:6.3f} GB allocated (obs + next_obs)")
     print(f"  ratio sb3 / ours: {peer_gb / ours_gb:.2f}x")
-    train_rate, encode_rate = vae_rates(args.vae_batches)
-    print(f"β-VAE (torch threads {args.threads}): training {train_rate:.0f} images/s (batch 64), "
+    train_rate, encode_rate = vae_rates(args.vae_batches, device)
+    print(f"β-VAE on {device} (torch threads {args.threads}): training {train_rate:.0f} images/s (batch 64), "
           f"encoding {encode_rate:.0f} images/s")
 
 

@@ -1,7 +1,7 @@
 """Offline pre-training then online fine-tuning (thesis ch. 6–7) vs RIG from scratch, in-process in sawyer_sim.
 
     python benchmarks/bench_offline_finetune.py --env reacher --online-steps 300 \
-        --out benchmarks/results/offline_finetune_reacher.json
+        --out benchmarks/results/offline_finetune_reacher.json [--device cpu|cuda|cuda:N]
 
 1. `--demos` scripted demos (rig_core.scripted, the controller scripted_teleop_node uses), goal = final frame.
 2. One β-VAE trained on the demo frames; latent trajectories → `TrajectoryDataset` (relabeled goals).
@@ -30,6 +30,7 @@ import torch
 import sawyer_sim
 from rig_core.agent import RIGAgent
 from rig_core.config import default_config
+from rig_core.device import DEVICE_HELP, describe_device, device_or_exit
 from rig_core.evaluate import evaluate, make_goal_set, random_policy
 from rig_core.loop import run_rig
 from rig_core.noise import OUNoise
@@ -113,8 +114,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--device", default="cpu", help=DEVICE_HELP)
     args = parser.parse_args()
+    device = device_or_exit(args.device, "bench_offline_finetune")
     torch.set_num_threads(args.threads)
+    print(f"device: {describe_device(device)}", flush=True)
     hidden = tuple(args.hidden)
     config = default_config(args.env, seed=args.seed, total_steps=max(args.online_steps, 2), eval_goals=args.eval_goals,
                             relabel=args.relabel,
@@ -133,7 +137,7 @@ def main() -> None:
     t0 = time.perf_counter()
     demos = collect_demos(env, args.demos, args.seed + 10_000, noise=0.1)
     timings["demos_s"] = time.perf_counter() - t0
-    base = RIGAgent(config)
+    base = RIGAgent(config, device=device)
     t0 = time.perf_counter()
     base.pretrain_vae(np.concatenate([f for f, _, _ in demos]), args.vae_batches)
     timings["vae_s"] = time.perf_counter() - t0
@@ -156,15 +160,15 @@ def main() -> None:
         sizes = {"policy_hidden_sizes": hidden, "critic_hidden_sizes": hidden} if algo == "awac" else {"hidden_sizes": hidden}
         algo_cfg = cfg_cls(**sizes, batch_size=args.batch_size,
                            **({"demo_batch_size": args.batch_size // 4} if algo == "td3_bc" else {}))
-        learner = cls(2 * d, 2, algo_cfg, seed=args.seed)
+        learner = cls(2 * d, 2, algo_cfg, seed=args.seed, device=device)
         rng = np.random.default_rng(args.seed)
         t0 = time.perf_counter()
         for _ in range(args.offline_steps):
             learner.update(dataset.sample(algo_cfg.batch_size, rng, "future",
                                           demo_batch_size=getattr(algo_cfg, "demo_batch_size", 0),
-                                          reward_scale=algo_cfg.reward_scale))
+                                          reward_scale=algo_cfg.reward_scale, device=device))
         t_off = time.perf_counter() - t0
-        agent = RIGAgent(dataclasses.replace(config, seed=args.seed))
+        agent = RIGAgent(dataclasses.replace(config, seed=args.seed), device=device)
         tensors = {f"vae.{k}": v for k, v in base.vae.state_dict().items()}
         for name, module in learner.modules().items():
             tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
@@ -184,7 +188,8 @@ def main() -> None:
                       "online_s": round(t_on, 1), "loaded": loaded}
         print(f"{algo}: {rows[algo]}", flush=True)
     t0 = time.perf_counter()
-    rig = run_rig(dataclasses.replace(config, relabel="rig"), make_env, show_progress=False)  # RIG as published
+    rig = run_rig(dataclasses.replace(config, relabel="rig"), make_env, show_progress=False,  # RIG as published
+                  device=device)
     rows["rig_scratch"] = {"after_offline": None, "after_online": score(rig.final_eval.final, args.env),
                            "success_offline": None, "success_online": success(rig.final_eval, args.env),
                            "online_s": round(time.perf_counter() - t0, 1)}

@@ -120,6 +120,23 @@ def test_offline_train_bad_bag_writes_nothing(tmp_path: Path, ros_env: dict[str,
     assert not out.exists() and list((tmp_path / "runs").iterdir()) == []
 
 
+@pytest.mark.parametrize("device, message", [
+    ("cuda", "offline_train: device 'cuda': CUDA is not available"),
+    ("cuda:x", "offline_train: device 'cuda:x' is not one of cpu, cuda, cuda:N"),
+])
+def test_offline_train_without_the_gpu_it_asks_for_writes_nothing(device: str, message: str, tmp_path: Path,
+                                                                   ros_env: dict[str, str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    out = tmp_path / "runs" / "o"
+    res = subprocess.run([sys.executable, "-m", "rig_trainer.offline_train", str(tmp_path / "no_bag"), "--out", str(out),
+                          "--device", device], capture_output=True, text=True, timeout=120, env=ros_env)
+    assert res.returncode == 2 and res.stderr.startswith(message) and len(res.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not (tmp_path / "runs").exists()
+
+
 def test_offline_train_from_sim_demos_beats_random(tmp_path: Path, ros_env: dict[str, str]) -> None:
     """20 scripted reacher demos → VAE → TD3+BC (small nets) → policy.safetensors; held-out goals in sim."""
     bag = tmp_path / "demos"

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from rig_core.config import RIGConfig
+from rig_core.device import parse_device
 from rig_core.errors import DataError
 from rig_core.images import check_frames
 from rig_core.relabel import relabel_goals
@@ -28,18 +29,23 @@ class RIGAgent:
 
     The learner is RIG's TD3 unless another one with its interface (`update(batch)`, `act(obs)`, `actor`,
     `modules()`, `optimizers()`, `updates`) is given: fine-tuning goes on with AWAC, IQL or TD3+BC.
+    The VAE and the learner live on `device`; the replay buffer (frames as uint8, latents) and the goal RNG
+    stay on the CPU, and each minibatch goes to the device when it is sampled.
     """
 
-    def __init__(self, config: RIGConfig, action_dim: int = 2, learner: Any = None) -> None:
+    def __init__(self, config: RIGConfig, action_dim: int = 2, learner: Any = None,
+                 device: str | torch.device = "cpu") -> None:
         self.config = config.validate()
         self.action_dim = action_dim
+        self.device = parse_device(device)
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.torch_rng = torch.Generator().manual_seed(config.seed)
         d = config.vae.latent_dim
-        self.vae = ConvVAE(config.image_size, d).eval()
+        self.vae = ConvVAE(config.image_size, d).to(self.device).eval()
         self.vae_optim = torch.optim.Adam(self.vae.parameters(), lr=config.vae.lr)
-        self.learner = learner if learner is not None else TD3(2 * d, action_dim, config.td3, seed=config.seed)
+        self.learner = learner if learner is not None else TD3(2 * d, action_dim, config.td3, seed=config.seed,
+                                                               device=self.device)
         self.buffer = ImageReplayBuffer(config.replay_capacity, config.image_size, action_dim, d)
         self.vae_version = 0
 
@@ -94,14 +100,9 @@ class RIGAgent:
         slots, next_slots = buf.slot(idx), buf.slot(idx + 1)
         z, z_next = buf.latents[slots], buf.latents[next_slots]
         reward = compute_reward(cfg.reward, self.vae, z_next, buf.latent_logvars[next_slots], goals)
-        batch = Batch(
-            obs=torch.from_numpy(np.concatenate([z, goals], 1)),
-            action=torch.from_numpy(buf.actions[slots]),
-            reward=torch.from_numpy((reward * cfg.td3.reward_scale).astype(np.float32)),
-            next_obs=torch.from_numpy(np.concatenate([z_next, goals], 1)),
-            done=torch.zeros(n),  # episodes end by time limit only: always bootstrap
-            is_demo=torch.from_numpy(buf.is_demo[slots].astype(np.float32)),
-        )
+        batch = Batch.from_numpy(self.device, obs=np.concatenate([z, goals], 1), action=buf.actions[slots],
+                                 reward=(reward * cfg.td3.reward_scale).astype(np.float32),
+                                 next_obs=np.concatenate([z_next, goals], 1), is_demo=buf.is_demo[slots])
         return batch, source
 
     def train(self, n_updates: int) -> dict[str, float]:

@@ -2,12 +2,15 @@
 
 Nothing is unpickled: metadata is JSON in the safetensors header. Loading checks every name and
 shape against the model it goes into and raises CheckpointError with a one-line reason.
+Files hold CPU tensors whatever device the agent trained on, and load onto the agent's device
+(`load_tensors`, the map_location of these files): a checkpoint from a GPU workstation resumes on a CPU.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +31,39 @@ POLICY_FORMAT = "rig-ros2/policy/1"
 MODEL_FILE, REPLAY_FILE = "agent.safetensors", "replay.safetensors"
 
 
+def _cpu_copy(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.detach().to("cpu", copy=True).contiguous()
+
+
 def _optimizer_tensors(prefix: str, optim: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
     out = {}
     for pid, state in optim.state_dict()["state"].items():
         for key, value in state.items():
-            out[f"{prefix}.{pid}.{key}"] = torch.as_tensor(value).clone()
+            out[f"{prefix}.{pid}.{key}"] = _cpu_copy(torch.as_tensor(value))
     return out
+
+
+def _stays_on_cpu(name: str) -> bool:
+    """RNG states and optimizer step counts are CPU tensors on every device (torch.optim moves a step count to
+    the parameters' device itself where its fused or capturable kernels want it there)."""
+    return name.startswith("rng.") or name.endswith(".step")
+
+
+def load_tensors(path: str | Path, device: str | torch.device = "cpu",
+                 keep_on_cpu: Callable[[str], bool] = _stays_on_cpu) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file on `device` (map_location), except those `keep_on_cpu` names.
+
+    One path for every device: read into CPU memory, then moved, so a test on any second device (even "meta")
+    exercises what a GPU load does. Raises CheckpointError when the file is unreadable.
+    """
+    device = torch.device(device)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"corrupt checkpoint {path}: {err}") from None
+    if device.type == "cpu":
+        return tensors
+    return {k: v if keep_on_cpu(k) else v.to(device) for k, v in tensors.items()}
 
 
 def _load_optimizer(prefix: str, optim: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
@@ -51,12 +81,14 @@ def agent_tensors(agent: RIGAgent) -> dict[str, torch.Tensor]:
     tensors: dict[str, torch.Tensor] = {}
     modules = {"vae": agent.vae, **agent.learner.modules()}
     for name, module in modules.items():
-        tensors.update({f"{name}.{k}": v.detach().clone().contiguous() for k, v in module.state_dict().items()})
+        tensors.update({f"{name}.{k}": _cpu_copy(v) for k, v in module.state_dict().items()})
     optims = {"vae_optim": agent.vae_optim, **agent.learner.optimizers()}
     for name, optim in optims.items():
         tensors.update(_optimizer_tensors(name, optim))
     tensors["rng.torch"] = torch.get_rng_state()
     tensors["rng.goal"] = agent.torch_rng.get_state()
+    if agent.device.type == "cuda":  # target noise, VAE and policy sampling draw from the GPU's generator there
+        tensors["rng.cuda"] = torch.cuda.get_rng_state(agent.device)
     return tensors
 
 
@@ -125,19 +157,16 @@ def _load_module(name: str, module: torch.nn.Module, tensors: dict[str, torch.Te
 
 
 def load_checkpoint(agent: RIGAgent, directory: str | Path, with_replay: bool = True) -> dict[str, Any]:
-    """Restore `agent` in place from `directory`; return the saved progress dict."""
+    """Restore `agent` in place from `directory`, onto the agent's device; return the saved progress dict."""
     directory = Path(directory)
     metadata = read_metadata(directory)
     path = directory / MODEL_FILE
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"corrupt checkpoint {path}: {err}") from None
+    tensors = load_tensors(path, agent.device)
     learner = metadata.get("learner", "td3")
     if learner != learner_name(agent.learner):  # fine-tuning runs (AWAC, IQL, TD3+BC) resume as themselves
         try:
             agent.learner = make_learner(learner, metadata["learner_config"], 2 * agent.config.vae.latent_dim,
-                                         agent.action_dim, agent.config.seed)
+                                         agent.action_dim, agent.config.seed, agent.device)
         except (KeyError, ValueError, TypeError) as err:
             raise CheckpointError(f"{path}: learner {learner!r} cannot be rebuilt: {err}") from None
     for name, module in {"vae": agent.vae, **agent.learner.modules()}.items():
@@ -147,6 +176,8 @@ def load_checkpoint(agent: RIGAgent, directory: str | Path, with_replay: bool = 
             _load_optimizer(name, optim, tensors)
         torch.set_rng_state(tensors["rng.torch"])
         agent.torch_rng.set_state(tensors["rng.goal"])
+        if agent.device.type == "cuda" and "rng.cuda" in tensors:  # saved on a GPU, resumed on one
+            torch.cuda.set_rng_state(tensors["rng.cuda"], agent.device)
         agent.rng.bit_generator.state = json.loads(metadata["numpy_rng"])
         agent.learner.updates = int(metadata["td3_updates"])
         agent.vae_version = int(metadata["vae_version"])
@@ -166,11 +197,12 @@ def load_checkpoint(agent: RIGAgent, directory: str | Path, with_replay: bool = 
 
 # ---- policy weights: what travels to the policy / encoder nodes ---------------------------------
 def policy_bytes(agent: RIGAgent, version: int) -> bytes:
-    """Actor + VAE weights as safetensors bytes (for topics and for the policy node)."""
-    tensors = {f"vae.{k}": v.contiguous() for k, v in agent.vae.state_dict().items()}
+    """Actor + VAE weights as safetensors bytes of CPU tensors (for topics and for the policy node): the
+    policy and encoder nodes run on the robot PC's CPU whatever device the trainer uses."""
+    tensors = {f"vae.{k}": _cpu_copy(v) for k, v in agent.vae.state_dict().items()}
     actor = agent.learner.actor  # a Gaussian policy (AWAC, IQL) travels as its mean: what the robot executes
     state = actor.deterministic_state_dict() if hasattr(actor, "deterministic_state_dict") else actor.state_dict()
-    tensors.update({f"actor.{k}": v.contiguous() for k, v in state.items()})
+    tensors.update({f"actor.{k}": _cpu_copy(v) for k, v in state.items()})
     meta = {"format": POLICY_FORMAT, "version": str(version), "config": json.dumps(agent.config.to_dict())}
     return save(tensors, metadata=meta)
 

@@ -3,6 +3,7 @@
     rig run --env reacher --steps 10000 --seeds 0 1 2 --out runs/reacher
     rig run --env pusher --relabel future --reward log_prob      # ablations
     rig run --resume --out runs/reacher                           # continue from its checkpoints
+    rig run --device cuda                                         # train the VAE and TD3 on the first GPU
     rig eval --checkpoint runs/reacher/seed0/checkpoint
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from rig_core.config import RELABEL_STRATEGIES, REWARD_TYPES, RIGConfig, default_config
+from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import ConfigError, RigError
 
 
@@ -71,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rig_core.loop import run_rig
     from rig_core.report import write_report
 
+    device = parse_device(args.device)  # before any work: a missing GPU is one line, not a crash later
     if args.threads:
         import torch
 
@@ -84,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         resume = args.resume and (seed_dir / "checkpoint" / "agent.safetensors").is_file()
         results.append(run_rig(config, _make_env_factory(config), seed_dir / "checkpoint",
                                checkpoint_every=args.checkpoint_every, resume=resume,
-                               show_progress=not args.quiet))
+                               show_progress=not args.quiet, device=device))
     command = "rig " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report = write_report(results, out, command)
     metric = report.parent / "results.json"
@@ -102,8 +105,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rig_core.checkpoint import load_checkpoint, load_config
     from rig_core.evaluate import evaluate, make_goal_set
 
+    device = parse_device(args.device)
     config = load_config(args.checkpoint)
-    agent = RIGAgent(config)
+    agent = RIGAgent(config, device=device)
     load_checkpoint(agent, args.checkpoint, with_replay=False)
     env = _make_env_factory(config)()
     goals = make_goal_set(env, args.goals, config.eval_seed)
@@ -134,10 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue each seed from its checkpoint in --out")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--device", default="cpu", help=DEVICE_HELP)
     run.set_defaults(func=cmd_run)
     ev = sub.add_parser("eval", help="evaluate a checkpoint on held-out goal images")
     ev.add_argument("--checkpoint", required=True, help="a checkpoint directory (…/seedN/checkpoint)")
     ev.add_argument("--goals", type=int, default=16)
+    ev.add_argument("--device", default="cpu", help=DEVICE_HELP)
     ev.set_defaults(func=cmd_eval)
     return parser
 

@@ -15,3 +15,7 @@ class CheckpointError(RigError):
 
 class DataError(RigError):
     """Input data (images, actions) is malformed: wrong shape, dtype, or non-finite values."""
+
+
+class DeviceError(RigError):
+    """A requested torch device is malformed or not present on this machine."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from rig_core.agent import RIGAgent
 from rig_core.checkpoint import load_checkpoint, save_checkpoint
@@ -62,13 +63,14 @@ def run_rig(
     checkpoint_every: int = 0,
     resume: bool = False,
     show_progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> RunResult:
-    """Run RIG on one seed. With `resume`, continue from the checkpoint in `checkpoint_dir`."""
+    """Run RIG on one seed, training on `device`. With `resume`, continue from the checkpoint in `checkpoint_dir`."""
     config = config.validate()
     wall_start = time.monotonic()
     timings: dict[str, float] = {}
     env, eval_env = make_env(), make_env()
-    agent = RIGAgent(config, action_dim=int(env.action_space.shape[0]))
+    agent = RIGAgent(config, action_dim=int(env.action_space.shape[0]), device=device)
     goals = make_goal_set(eval_env, config.eval_goals, config.eval_seed)
     progress_state: dict[str, Any] = {"step": 0, "curve": [], "random_baseline": {}}
     if resume and checkpoint_dir is not None:

@@ -87,9 +87,9 @@ def _vae_figure(result: RunResult, path: Path) -> None:
     agent = result.agent
     frames = result.vae_frames[:8]
     with torch.no_grad():
-        mu, _ = agent.vae.encode_tensor(to_tensor(frames))
+        mu, _ = agent.vae.encode_tensor(to_tensor(frames, agent.vae.device))
         recon = to_uint8(agent.vae.decode(mu))
-        prior = to_uint8(agent.vae.decode(torch.as_tensor(agent.sample_goals(8))))
+        prior = to_uint8(agent.vae.decode(torch.as_tensor(agent.sample_goals(8), device=agent.vae.device)))
     _image_grid([frames, recon, prior], ["held-out images", "VAE reconstructions", "samples from the prior (imagined goals)"],
                 path, "β-VAE")
 

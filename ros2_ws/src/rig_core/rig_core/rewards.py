@@ -19,11 +19,12 @@ def log_prob_reward(next_latent: np.ndarray, next_logvar: np.ndarray, goal: np.n
 
 
 def pixel_mse_reward(vae: ConvVAE, next_latent: np.ndarray, goal: np.ndarray) -> np.ndarray:
-    """r = −MSE between decoded observation and decoded goal, in pixel space (RIG's HER baseline metric)."""
+    """r = −MSE between decoded observation and decoded goal, in pixel space (RIG's HER baseline metric);
+    decoded on the VAE's device, returned as a CPU array."""
     with torch.no_grad():
-        images = vae.decode(torch.as_tensor(np.concatenate([next_latent, goal])))
-    obs_img, goal_img = images.split(len(next_latent))
-    return -(obs_img - goal_img).pow(2).flatten(1).mean(1).numpy()
+        images = vae.decode(torch.as_tensor(np.concatenate([next_latent, goal]), device=vae.device))
+        obs_img, goal_img = images.split(len(next_latent))
+        return -(obs_img - goal_img).pow(2).flatten(1).mean(1).cpu().numpy()
 
 
 def compute_reward(kind: str, vae: ConvVAE, next_latent: np.ndarray, next_logvar: np.ndarray,

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from rig_core.config import TD3Config
+from rig_core.device import parse_device
 from rig_core.networks import Actor, TwinCritic
 
 
@@ -23,22 +24,43 @@ class Batch:
     done: torch.Tensor  # (B,) 1.0 where the episode terminated (not merely truncated)
     is_demo: torch.Tensor | None = None  # (B,) 1.0 on demonstrated transitions (BC loss, Q-filter); TD3 ignores it
 
+    @classmethod
+    def from_numpy(cls, device: torch.device, obs: np.ndarray, action: np.ndarray, reward: np.ndarray,
+                   next_obs: np.ndarray, is_demo: np.ndarray | None = None) -> Batch:
+        """A batch on `device` from CPU arrays (float32; `done` all zero: episodes end by time limit only,
+        so every transition bootstraps). On the CPU the tensors share the arrays' memory."""
+        def put(array: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.asarray(array, np.float32)).to(device)
+
+        return cls(obs=put(obs), action=put(action), reward=put(reward), next_obs=put(next_obs),
+                   done=torch.zeros(len(reward), device=device), is_demo=None if is_demo is None else put(is_demo))
+
 
 def _adam(params, lr: float) -> torch.optim.Adam:
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError):  # fused Adam unavailable on this build
-        return torch.optim.Adam(params, lr=lr, foreach=True)
+    """Fused Adam where torch has the kernels (CPU, CUDA), else the foreach one (e.g. on "meta")."""
+    params = list(params)
+    if all(p.device.type in ("cpu", "cuda") for p in params):
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError):  # fused Adam unavailable on this build
+            pass
+    return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
 class TD3:
-    """Twin critics, clipped target-policy smoothing, delayed actor and target updates."""
+    """Twin critics, clipped target-policy smoothing, delayed actor and target updates.
 
-    def __init__(self, obs_dim: int, action_dim: int, config: TD3Config, seed: int = 0) -> None:
+    The networks are initialised on the CPU (the same weights for a seed on every device), then moved to
+    `device`; `update` takes batches on that device and `act` takes and returns CPU arrays.
+    """
+
+    def __init__(self, obs_dim: int, action_dim: int, config: TD3Config, seed: int = 0,
+                 device: str | torch.device = "cpu") -> None:
         torch.manual_seed(seed)
         self.config = config
-        self.actor = Actor(obs_dim, action_dim, config.hidden_sizes)
-        self.critic = TwinCritic(obs_dim, action_dim, config.hidden_sizes)
+        self.device = parse_device(device)
+        self.actor = Actor(obs_dim, action_dim, config.hidden_sizes).to(self.device)
+        self.critic = TwinCritic(obs_dim, action_dim, config.hidden_sizes).to(self.device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_optim = _adam(self.actor.parameters(), config.actor_lr)
@@ -52,8 +74,8 @@ class TD3:
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic action(s) for (obs_dim,) or (N, obs_dim) float32 observations."""
-        tensor = torch.as_tensor(obs, dtype=torch.float32)
-        return self.actor(tensor).numpy()
+        tensor = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        return self.actor(tensor).cpu().numpy()
 
     def critic_step(self, batch: Batch, regularizer: torch.Tensor | None = None) -> torch.Tensor:
         """Twin-critic regression onto the clipped double-Q target with target-policy smoothing."""

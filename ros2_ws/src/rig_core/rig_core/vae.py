@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rig_core.device import module_device
 from rig_core.images import to_tensor
 
 
@@ -24,7 +25,8 @@ def _conv_out(size: int, kernel: int, stride: int) -> int:
 
 
 class ConvVAE(nn.Module):
-    """β-VAE over uint8 RGB frames; `encode` takes (N, S, S, 3) uint8 arrays or tensors."""
+    """β-VAE over uint8 RGB frames; `encode` takes (N, S, S, 3) uint8 arrays or tensors (on the CPU: each
+    batch of frames goes to the VAE's device as uint8) and returns CPU arrays."""
 
     kernels = (5, 3, 3)
     channels = (16, 32, 64)
@@ -59,6 +61,10 @@ class ConvVAE(nn.Module):
         self.register_buffer("prior_mu", torch.zeros(latent_dim))
         self.register_buffer("prior_std", torch.ones(latent_dim))
 
+    @property
+    def device(self) -> torch.device:
+        return module_device(self)
+
     def encode_tensor(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """float (N, 3, S, S) in [0, 1] → (μ, log σ²)."""
         h = self.encoder(images)
@@ -76,14 +82,15 @@ class ConvVAE(nn.Module):
     def encode(self, frames: np.ndarray | torch.Tensor, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """uint8 frames (N, S, S, 3) → (μ, log σ²) as float32 arrays, in batches, in eval mode."""
         mus, logvars = [], []
+        device = self.device
         for start in range(0, len(frames), batch_size):
-            mu, logvar = self.encode_tensor(to_tensor(frames[start:start + batch_size]))
+            mu, logvar = self.encode_tensor(to_tensor(frames[start:start + batch_size], device))
             mus.append(mu)
             logvars.append(logvar)
         if not mus:
             empty = np.zeros((0, self.latent_dim), np.float32)
             return empty, empty.copy()
-        return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+        return torch.cat(mus).cpu().numpy(), torch.cat(logvars).cpu().numpy()
 
     def loss(self, images: torch.Tensor, beta: float, decoder: str = "bernoulli") -> tuple[torch.Tensor, dict[str, float]]:
         """Negative ELBO with β-weighted KL, averaged over the batch.
@@ -111,7 +118,7 @@ class ConvVAE(nn.Module):
         Measured on our images: from the default init the posterior collapses (KL ≈ 0) for the first
         ~1000 batches; from this init the latents carry information within ~200 batches.
         """
-        mean = to_tensor(frames[: min(len(frames), 4096)]).mean((0, 2, 3)).clamp(1e-3, 1 - 1e-3)
+        mean = to_tensor(frames[: min(len(frames), 4096)], self.device).mean((0, 2, 3)).clamp(1e-3, 1 - 1e-3)
         self.decoder[-1].bias.copy_(torch.log(mean / (1 - mean)))
 
     def fit_prior(self, latents: np.ndarray) -> None:
@@ -120,9 +127,11 @@ class ConvVAE(nn.Module):
         self.prior_std.copy_(torch.as_tensor(latents.std(0) + 1e-6))
 
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> np.ndarray:
-        """Imagined goals: n latents from the fitted prior."""
+        """Imagined goals: n latents from the fitted prior, drawn on the CPU (`generator` is a CPU generator,
+        so a seed gives the same goals on every device)."""
         eps = torch.randn(n, self.latent_dim, generator=generator)
-        return (self.prior_mu + eps * self.prior_std).numpy().astype(np.float32)
+        mu, std = self.prior_mu.detach().cpu(), self.prior_std.detach().cpu()
+        return (mu + eps * std).numpy().astype(np.float32)
 
 
 def train_vae(
@@ -144,12 +153,13 @@ def train_vae(
     """
     if len(frames) == 0:
         raise ValueError("cannot train the VAE on zero images")
+    device = vae.device  # frames stay uint8 on the CPU; each minibatch goes to the device
     vae.train()
     stats: dict[str, float] = {}
     for i in range(n_batches):
         idx = rng.integers(0, len(frames), size=min(batch_size, len(frames)))
         batch_beta = beta * min(1.0, i / beta_warmup) if beta_warmup > 0 else beta
-        loss, stats = vae.loss(to_tensor(frames[idx]), batch_beta, decoder)
+        loss, stats = vae.loss(to_tensor(frames[idx], device), batch_beta, decoder)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -166,7 +176,7 @@ def vae_loss_on(vae: ConvVAE, frames: np.ndarray, beta: float, decoder: str = "b
         total, count = 0.0, 0
         for start in range(0, len(frames), 512):
             chunk = frames[start:start + 512]
-            loss, _ = vae.loss(to_tensor(chunk), beta, decoder)
+            loss, _ = vae.loss(to_tensor(chunk, vae.device), beta, decoder)
             total += loss.item() * len(chunk)
             count += len(chunk)
     return total / max(count, 1) if math.isfinite(total) else float("inf")

@@ -1,6 +1,6 @@
 """offline_train: bags → β-VAE → latents → AWAC / IQL / TD3 + BC (Q-filter) → policy weights + report.
 
-    offline_train bags/demo1 bags/demo2 --algo iql --out runs/offline_iql [--eval-env reacher]
+    offline_train bags/demo1 bags/demo2 --algo iql --out runs/offline_iql [--eval-env reacher] [--device cuda]
 
 Writes into `--out` (built in a temporary directory and renamed at the end, so a failure leaves nothing):
   policy.safetensors   actor + VAE in `checkpoint.policy_bytes` format: the policy node loads it as-is
@@ -27,6 +27,7 @@ from safetensors.torch import save_file
 from rig_core.agent import RIGAgent
 from rig_core.checkpoint import policy_bytes
 from rig_core.config import default_config
+from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import RigError
 from rig_core.offline import ALGORITHMS, learner_config_json
 from rig_core.policy_weights import PolicyWeights, load_policy_weights
@@ -74,7 +75,8 @@ def _plot(curves: dict[str, list[tuple[int, float]]], path: Path) -> None:
 
 
 def train(args: argparse.Namespace, out: Path) -> dict:
-    """The whole pipeline into directory `out`; returns the report."""
+    """The whole pipeline into directory `out`, training on `args.device`; returns the report."""
+    device = parse_device(args.device)
     t0 = time.perf_counter()
     steps = load_steps(args.bags, args.image_size, args.topic)
     action_dim = steps.actions.shape[1]
@@ -87,40 +89,41 @@ def train(args: argparse.Namespace, out: Path) -> dict:
     config = default_config(args.env, image_size=args.image_size, seed=args.seed, replay_capacity=1000,
                             vae={"latent_dim": args.latent_dim, "pretrain_batches": args.vae_batches})
     config = dataclasses.replace(config, td3=dataclasses.replace(config.td3, hidden_sizes=_policy_hidden(args.algo, algo_cfg)))
-    agent = RIGAgent(config, action_dim)
+    agent = RIGAgent(config, action_dim, device=device)
     curves: dict[str, list[tuple[int, float]]] = {"vae/loss": []}
     every = max(1, args.vae_batches // 100)
     agent.pretrain_vae(steps.images, args.vae_batches,
                        lambda i, s: curves["vae/loss"].append((i, float(s["vae/loss"]))) if i % every == 0 else None)
     t_vae = time.perf_counter()
     dataset = build_dataset(steps, lambda frames: agent.encode(frames)[0])
-    learner = algo_cls(2 * config.vae.latent_dim, action_dim, algo_cfg, seed=args.seed)
+    learner = algo_cls(2 * config.vae.latent_dim, action_dim, algo_cfg, seed=args.seed, device=device)
     rng = np.random.default_rng(args.seed)
     demo_batch = getattr(algo_cfg, "demo_batch_size", 0)
     every = max(1, args.steps // 200)
     for i in range(args.steps):
         batch = dataset.sample(algo_cfg.batch_size, rng, "future", demo_batch_size=demo_batch,
-                               reward_scale=algo_cfg.reward_scale)
+                               reward_scale=algo_cfg.reward_scale, device=device)
         stats = learner.update(batch)
         if i % every == 0 or i == args.steps - 1:
             for key, value in stats.items():
                 curves.setdefault(key, []).append((i, float(value)))
     t_rl = time.perf_counter()
     agent.learner = learner  # policy_bytes exports its deterministic actor (a Gaussian policy's mean)
-    data = policy_bytes(agent, version=1)
-    weights = load_policy_weights(data)  # exactly what the policy node will do with the file
+    data = policy_bytes(agent, version=1)  # CPU tensors, whatever the training device
+    weights = load_policy_weights(data)  # exactly what the policy node will do with the file (on the CPU)
     probe = np.concatenate([dataset.latents[:8], dataset.goals[:8]], 1)
     if not np.allclose(weights.actor(torch.from_numpy(probe)).detach().numpy(), learner.act(probe), atol=1e-5):
         raise RigError("exported policy does not reproduce the trained actor")
     (out / "policy.safetensors").write_bytes(data)
-    tensors = {f"vae.{k}": v.contiguous() for k, v in agent.vae.state_dict().items()}
+    tensors = {f"vae.{k}": v.detach().cpu().contiguous() for k, v in agent.vae.state_dict().items()}
     for name, module in learner.modules().items():
-        tensors.update({f"{name}.{k}": v.detach().contiguous() for k, v in module.state_dict().items()})
+        tensors.update({f"{name}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
     save_file(tensors, str(out / "offline.safetensors"),
               metadata={"format": "rig-ros2/offline/1", "algo": args.algo, "config": json.dumps(config.to_dict()),
                         "algo_config": learner_config_json(learner)})
     report = {
         "bags": [str(b) for b in args.bags], "algo": args.algo, "steps": args.steps, "vae_batches": args.vae_batches,
+        "device": str(device),
         "dataset": {"steps": len(steps), "transitions": len(dataset), "episodes": dataset.n_episodes,
                     "demo_transitions": dataset.n_demo_transitions, "image_size": args.image_size,
                     "action_dim": action_dim},
@@ -154,6 +157,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--topic", default=EXPERIENCE_TOPIC, help="ExperienceStep topic in the bags")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", default="cpu", help=DEVICE_HELP)
     parser.add_argument("--eval-env", choices=["reacher", "pusher", "multi_pusher"],
                         help="evaluate the policy and a random policy in sawyer_sim afterwards")
     parser.add_argument("--eval-episodes", type=int, default=10)
@@ -165,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     out: Path = args.out
+    try:
+        parse_device(args.device)  # checked before anything is read or written
+    except RigError as err:
+        print(f"offline_train: {err}", file=sys.stderr)
+        return 2
     if out.exists():
         print(f"offline_train: {out} exists; choose a new --out", file=sys.stderr)
         return 2

@@ -5,8 +5,10 @@ after `exploration_steps`, then runs TD3 on relabeled batches (`updates_per_step
 publishes versioned actor + VAE weights every `publish_every` gradient steps and, with `publish_when_idle`,
 whenever it has caught up with the received steps (reliable, transient-local, safetensors bytes); /trainer/metrics says when it is
 idle, which lock-step episodes wait for. It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
-resumes from the checkpoint after a restart. It keeps off the 10 Hz loop's cores: one torch thread, niced,
-optionally pinned to `cpus` (the control loop itself runs SCHED_FIFO). SCHED_IDLE for the training thread
+resumes from the checkpoint after a restart. `device` (cpu, cuda, cuda:N) is where the VAE and the learner train
+(a GPU workstation's trainer); the replay stays on the CPU and the published weights are CPU tensors.
+It keeps off the 10 Hz loop's cores: one torch thread, niced, optionally pinned to `cpus` (the control loop
+itself runs SCHED_FIFO). SCHED_IDLE for the training thread
 is available but off: the thread holds the GIL that the executor (messages, shutdown) needs, and under CPU load
 a SCHED_IDLE thread holding it barely runs, so the node stalls (seen: a 30 s stop timeout).
 """
@@ -28,6 +30,7 @@ from std_msgs.msg import String
 from rig_core.agent import RIGAgent
 from rig_core.checkpoint import MODEL_FILE, load_checkpoint, policy_bytes, save_checkpoint
 from rig_core.config import default_config
+from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import RigError
 from rig_core.experience_stream import EpisodeAssembler
 from rig_interfaces.msg import ExperienceStep, Weights
@@ -63,6 +66,7 @@ class TrainerNode(Node):
                                   "the GIL with the executor, which then waits on a starved thread under load", None),
             "cpus": ("", "comma-separated CPUs the trainer may use ('' = any), e.g. '1'", None),
             "torch_threads": (1, "torch intra-op threads", (1, 64)),
+            "device": ("cpu", DEVICE_HELP, None),
             "seed": (0, "seed", (0, 2**31 - 1)),
             "init_checkpoint": ("", "offline_train output to fine-tune from ('' = none; rig_trainer.finetune)", None),
             "demo_bags": ("", "comma-separated bags whose steps go into the replay, demos flagged", None),
@@ -86,12 +90,13 @@ class TrainerNode(Node):
         if p.init_checkpoint:  # relabel as offline training did: imagined goals undid it (benchmarks/RESULTS.md)
             overrides.setdefault("relabel", "future")
         try:
+            self.device = parse_device(p.device)
             self.config = default_config(p.env, total_steps=10**9, **overrides)
             if p.init_checkpoint:
                 self.config = finetune.finetune_config(self.config, p.init_checkpoint)
         except RigError as err:
             raise RuntimeError(f"trainer_node: {err}") from None
-        self.agent = RIGAgent(self.config)
+        self.agent = RIGAgent(self.config, device=self.device)
         self.assembler = EpisodeAssembler(self.agent.buffer)
         self.version, self.grad_steps, self.steps_at_pretrain = 0, 0, 0
         self.published_at, self.idle_at = (-1, -1), -1  # (grad steps, VAE version) of the last weights; env steps
@@ -173,7 +178,7 @@ class TrainerNode(Node):
     def train_loop(self) -> None:
         applied = self.scheduling + make_background(0, self.p.sched_idle, None)
         self.get_logger().info(f"training thread: {', '.join(applied) or 'default scheduling'}, "
-                               f"{torch.get_num_threads()} torch thread(s)")
+                               f"{torch.get_num_threads()} torch thread(s), device {self.device}")
         cfg, buf = self.config, self.agent.buffer
         last_checkpoint = time.monotonic()
         try:

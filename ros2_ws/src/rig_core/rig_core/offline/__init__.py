@@ -8,6 +8,8 @@ import dataclasses
 import json
 from typing import Any
 
+import torch
+
 from rig_core.offline.awac import AWAC, AWACConfig, awac_weights
 from rig_core.offline.dataset import DemoBatch, TrajectoryDataset
 from rig_core.offline.iql import IQL, IQLConfig, expectile_loss
@@ -26,14 +28,15 @@ def learner_config_json(learner: Any) -> str:
     return json.dumps(dataclasses.asdict(learner.config))
 
 
-def make_learner(name: str, config_json: str, obs_dim: int, action_dim: int, seed: int) -> Any:
-    """An ALGORITHMS learner from its name and `learner_config_json` text (lists become tuples)."""
+def make_learner(name: str, config_json: str, obs_dim: int, action_dim: int, seed: int,
+                 device: str | torch.device = "cpu") -> Any:
+    """An ALGORITHMS learner on `device` from its name and `learner_config_json` text (lists become tuples)."""
     if name not in ALGORITHMS:
         raise ValueError(f"unknown learner {name!r} (known: {', '.join(sorted(ALGORITHMS))})")
     cls, cfg_cls = ALGORITHMS[name]
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(config_json).items()}
     known = {f.name for f in dataclasses.fields(cfg_cls)}
-    return cls(obs_dim, action_dim, cfg_cls(**{k: v for k, v in fields.items() if k in known}), seed=seed)
+    return cls(obs_dim, action_dim, cfg_cls(**{k: v for k, v in fields.items() if k in known}), seed=seed, device=device)
 
 __all__ = [
     "ALGORITHMS",

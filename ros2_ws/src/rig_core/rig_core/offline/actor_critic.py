@@ -7,19 +7,22 @@ import copy
 import numpy as np
 import torch
 
+from rig_core.device import parse_device
 from rig_core.networks import TwinCritic
 from rig_core.offline.policy import GaussianPolicy
 from rig_core.td3 import _adam
 
 
 class GaussianActorCritic:
-    """Networks, optimizers and the mean-action `act` of a stochastic-policy actor-critic."""
+    """Networks, optimizers and the mean-action `act` of a stochastic-policy actor-critic; networks are
+    initialised on the CPU and moved to `device` (as TD3's)."""
 
     def __init__(self, obs_dim: int, action_dim: int, policy_hidden: tuple[int, ...], critic_hidden: tuple[int, ...],
-                 actor_lr: float, critic_lr: float, seed: int) -> None:
+                 actor_lr: float, critic_lr: float, seed: int, device: str | torch.device = "cpu") -> None:
         torch.manual_seed(seed)
-        self.actor = GaussianPolicy(obs_dim, action_dim, policy_hidden)
-        self.critic = TwinCritic(obs_dim, action_dim, critic_hidden)
+        self.device = parse_device(device)
+        self.actor = GaussianPolicy(obs_dim, action_dim, policy_hidden).to(self.device)
+        self.critic = TwinCritic(obs_dim, action_dim, critic_hidden).to(self.device)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_optim = _adam(self.actor.parameters(), actor_lr)
         self.critic_optim = _adam(self.critic.parameters(), critic_lr)
@@ -41,7 +44,7 @@ class GaussianActorCritic:
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Mean action(s) for (obs_dim,) or (N, obs_dim) float32 observations."""
-        return self.actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+        return self.actor(torch.as_tensor(obs, dtype=torch.float32, device=self.device)).cpu().numpy()
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"actor": self.actor, "critic": self.critic, "critic_target": self.critic_target}

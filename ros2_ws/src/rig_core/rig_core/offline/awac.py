@@ -44,10 +44,11 @@ def awac_weights(advantage: torch.Tensor, lagrange: float, normalize: bool = Tru
 class AWAC(GaussianActorCritic):
     """Twin-Q policy evaluation by TD on the current policy and advantage-weighted maximum likelihood."""
 
-    def __init__(self, obs_dim: int, action_dim: int, config: AWACConfig | None = None, seed: int = 0) -> None:
+    def __init__(self, obs_dim: int, action_dim: int, config: AWACConfig | None = None, seed: int = 0,
+                 device: str | torch.device = "cpu") -> None:
         self.config = config = config or AWACConfig()
         super().__init__(obs_dim, action_dim, config.policy_hidden_sizes, config.critic_hidden_sizes,
-                         config.actor_lr, config.critic_lr, seed)
+                         config.actor_lr, config.critic_lr, seed, device)
         self.actor_optim.param_groups[0]["weight_decay"] = config.policy_weight_decay
 
     def update(self, batch: Batch) -> dict[str, float]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from rig_core.device import parse_device
 from rig_core.errors import DataError
 from rig_core.relabel import relabel_goals
 from rig_core.rewards import latent_distance_reward
@@ -97,9 +98,10 @@ class TrajectoryDataset:
 
     def sample(self, batch_size: int, rng: np.random.Generator, strategy: str = "future",
                future_fraction: float = 0.5, prior: Callable[[int], np.ndarray] | None = None,
-               demo_batch_size: int = 0, reward_scale: float = 1.0) -> DemoBatch:
+               demo_batch_size: int = 0, reward_scale: float = 1.0, device: torch.device | str = "cpu") -> DemoBatch:
         """A relabeled minibatch: `demo_batch_size` transitions drawn from demonstrations only (thesis §5.4.1,
-        the N_D extra demo examples) and the rest uniformly from all transitions.
+        the N_D extra demo examples) and the rest uniformly from all transitions. Sampling and relabeling run on
+        the CPU; the batch's tensors are on `device`.
 
         Goals follow `relabel.relabel_goals` ("none", "future", "vae", "rig"; the latter two need
         `prior(n) -> (n, latent_dim)` goal samples, e.g. `RIGAgent.sample_goals`).
@@ -113,11 +115,5 @@ class TrajectoryDataset:
         goals, _ = relabel_goals(self, idx, strategy, future_fraction, prior_sample, rng)
         z, z_next = self.latents[idx], self.latents[idx + 1]
         reward = latent_distance_reward(z_next, goals) * reward_scale
-        return DemoBatch(
-            obs=torch.from_numpy(np.concatenate([z, goals], 1)),
-            action=torch.from_numpy(self.actions[idx]),
-            reward=torch.from_numpy(reward.astype(np.float32)),
-            next_obs=torch.from_numpy(np.concatenate([z_next, goals], 1)),
-            done=torch.zeros(batch_size),  # episodes end by time limit only: always bootstrap
-            is_demo=torch.from_numpy(self.is_demo[idx].astype(np.float32)),
-        )
+        return DemoBatch.from_numpy(parse_device(device), obs=np.concatenate([z, goals], 1), action=self.actions[idx],
+                                    reward=reward, next_obs=np.concatenate([z_next, goals], 1), is_demo=self.is_demo[idx])

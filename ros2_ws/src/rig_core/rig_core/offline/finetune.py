@@ -76,7 +76,7 @@ def _start_learner(agent: RIGAgent, tensors: dict[str, torch.Tensor], vae: dict[
                    algo_config_json: str) -> list[str]:
     try:
         learner = make_learner(algo, algo_config_json or "{}", 2 * agent.config.vae.latent_dim, agent.action_dim,
-                               agent.config.seed)
+                               agent.config.seed, agent.device)
     except (ValueError, TypeError) as err:
         raise CheckpointError(f"offline learner {algo!r} cannot be built: {err}") from None
     modules = learner.modules()
@@ -110,7 +110,7 @@ def explore(learner: object, action: np.ndarray, rng: np.random.Generator) -> np
     actor = getattr(learner, "actor", None)
     if sigma is None and hasattr(actor, "log_std"):
         with torch.no_grad():
-            sigma = actor.log_std.clamp(actor.log_std_min, actor.log_std_max).exp().numpy()
+            sigma = actor.log_std.clamp(actor.log_std_min, actor.log_std_max).exp().cpu().numpy()
     if sigma is None:
         return None
     return np.clip(action + rng.standard_normal(action.shape) * sigma, -1.0, 1.0).astype(np.float32)

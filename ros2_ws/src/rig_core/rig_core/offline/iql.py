@@ -44,11 +44,12 @@ class IQL(GaussianActorCritic):
     thesis notes is equivalent because π never enters the value losses and is what fine-tuning uses.
     """
 
-    def __init__(self, obs_dim: int, action_dim: int, config: IQLConfig | None = None, seed: int = 0) -> None:
+    def __init__(self, obs_dim: int, action_dim: int, config: IQLConfig | None = None, seed: int = 0,
+                 device: str | torch.device = "cpu") -> None:
         self.config = config = config or IQLConfig()
         super().__init__(obs_dim, action_dim, config.hidden_sizes, config.hidden_sizes, config.actor_lr,
-                         config.critic_lr, seed)
-        self.value = mlp([obs_dim, *config.hidden_sizes, 1])
+                         config.critic_lr, seed, device)
+        self.value = mlp([obs_dim, *config.hidden_sizes, 1]).to(self.device)
         self.value_optim = _adam(self.value.parameters(), config.value_lr)
 
     def update(self, batch: Batch) -> dict[str, float]:

@@ -26,7 +26,8 @@ class GaussianPolicy(nn.Module):
 
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
         std = self.log_std.clamp(self.log_std_min, self.log_std_max).exp()
-        return torch.distributions.Normal(self.mean_net(obs), std)
+        # no argument validation: it reads the tensors back to the host (a GPU sync at every call); σ > 0 by the clamp
+        return torch.distributions.Normal(self.mean_net(obs), std, validate_args=False)
 
     def log_prob(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """log π(a | s) summed over action dimensions, shape (B,)."""

@@ -50,8 +50,9 @@ class TD3BC(TD3):
 
     config: TD3BCConfig
 
-    def __init__(self, obs_dim: int, action_dim: int, config: TD3BCConfig | None = None, seed: int = 0) -> None:
-        super().__init__(obs_dim, action_dim, config or TD3BCConfig(), seed)
+    def __init__(self, obs_dim: int, action_dim: int, config: TD3BCConfig | None = None, seed: int = 0,
+                 device: str | torch.device = "cpu") -> None:
+        super().__init__(obs_dim, action_dim, config or TD3BCConfig(), seed, device)
 
     def update(self, batch: Batch) -> dict[str, float]:
         """One step: TD3 critic; every `policy_delay` steps the Eq. 18 actor step and Polyak targets."""
