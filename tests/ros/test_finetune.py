@@ -15,6 +15,7 @@ from safetensors.torch import load
 from std_msgs.msg import String
 
 from rig_interfaces.msg import ExperienceStep, Weights
+from rig_runtime.processes import CLEAN_EXITS
 from rig_trainer import offline_train
 from rig_trainer.sim_demo_bag import write_demo_bag
 
@@ -63,7 +64,8 @@ def test_trainer_finetunes_from_offline_checkpoint(probe, ros_env, tmp_path):
         assert online and not any(m.is_demo for m in online)
     finally:
         codes = stop_all(procs)
-    assert codes["trainer_node"] == 0, procs["trainer_node"].log_path.read_text()[-3000:]
+    # 0, or the teardown alarm after a clean close (checkpoint written, checked below): rig_runtime.node_runner
+    assert codes["trainer_node"] in CLEAN_EXITS, procs["trainer_node"].log_path.read_text()[-3000:]
     replay = load_file(str(ckpt / "replay.safetensors"))
     demos, valid = replay["is_demo"], replay["valid"]
     assert demos.sum() == EPISODES * HORIZON, f"{demos.sum()} demo transitions in the replay"
