@@ -15,14 +15,14 @@ bash "$root/scripts/apt_ensure.sh" libegl1 libgl1-mesa-dri libegl-mesa0 libosmes
 # 2. The venv and pinned wheels; a stamp of the requirement files skips pip when nothing changed.
 [ -x "$venv/bin/python" ] || { log "creating $venv"; "$python" -m venv "$venv"; }
 stamp="$venv/.rig-setup-stamp"
-want="$(cat requirements/*.txt scripts/setup.sh ros2_ws/src/*/setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements/*.txt scripts/setup.sh ros2_ws/src/*/setup.py ros1_ws/src/*/setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
   log "installing pinned Python packages (first run takes a few minutes)"
   "${pip[@]}" -r requirements/core.txt -r requirements/dev.txt
   "${pip[@]}" --no-deps -r requirements/assets.txt
-  for pkg in rig_core sawyer_sim; do
-    "${pip[@]}" --no-deps --no-build-isolation -e "ros2_ws/src/$pkg"
+  for pkg in ros2_ws/src/rig_core ros2_ws/src/sawyer_sim ros1_ws/src/sawyer_driver; do
+    "${pip[@]}" --no-deps --no-build-isolation -e "$pkg"
   done
   echo "$want" > "$stamp"
 else
