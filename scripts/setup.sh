@@ -31,3 +31,6 @@ fi
 
 # 3. The ROS 2 layer: Kilted wheels, device libraries, colcon build of ros2_ws.
 bash "$root/scripts/setup_ros.sh"
+
+# 4. The ROS 1 arm side (driver, MuJoCo twin): Debian's ROS 1, .venv-ros1, generated intera_core_msgs.
+bash "$root/scripts/setup_ros1.sh"

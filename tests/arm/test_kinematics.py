@@ -69,3 +69,15 @@ def test_bad_descriptions_give_one_clear_error(urdf, make, message):
     with pytest.raises(KinematicsError, match=message) as err:
         make(urdf)
     assert "\n" not in str(err.value)
+
+
+def test_ik_recovers_a_reachable_pose(kin):
+    from sawyer_driver.kinematics import solve_ik
+
+    q_true = np.array([1.8, -0.8, -0.5, 1.9, 1.1, 0.8, 1.7])
+    p, rot = kin.fk(q_true)
+    q, ok = solve_ik(kin, p, rot, seed=q_true + 0.2)
+    assert ok
+    np.testing.assert_allclose(kin.fk(q)[0], p, atol=1e-5)
+    _, ok = solve_ik(kin, p + np.array([5.0, 0.0, 0.0]), rot, seed=q_true)  # out of reach
+    assert not ok

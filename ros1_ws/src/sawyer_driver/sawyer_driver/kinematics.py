@@ -91,3 +91,25 @@ def rotate(rotation: np.ndarray, omega: np.ndarray, dt: float) -> np.ndarray:
 def quaternion_xyzw(rotation: np.ndarray) -> np.ndarray:
     """The rotation matrix as a unit quaternion (x, y, z, w), the order of geometry_msgs/Quaternion."""
     return pin.Quaternion(rotation).normalized().coeffs().copy()
+
+
+def solve_ik(
+    kin: Kinematics, position: np.ndarray, rotation: np.ndarray, seed: np.ndarray, iters: int = 200, tol: float = 1e-5
+) -> tuple[np.ndarray, bool]:
+    """Joint angles putting the tip at ``position`` / ``rotation`` by damped Newton steps from ``seed``, kept
+    inside the joint limits; returns ``(q, converged)`` (position error < ``tol`` m, rotation < 10·``tol`` rad)."""
+    q = np.clip(np.asarray(seed, dtype=float), kin.lower, kin.upper)
+    for _ in range(iters):
+        p, rot, jac = kin.fk_jacobian(q)
+        err = np.concatenate([position - p, rotation_error(rotation, rot)])
+        if np.linalg.norm(err[:3]) < tol and np.linalg.norm(err[3:]) < 10 * tol:
+            return q, True
+        dq = jac.T @ np.linalg.solve(jac @ jac.T + 1e-4 * np.eye(6), err)
+        q = np.clip(q + dq, kin.lower, kin.upper)
+    p, rot = kin.fk(q)
+    return q, bool(np.linalg.norm(position - p) < tol and np.linalg.norm(rotation_error(rotation, rot)) < 10 * tol)
+
+
+def rotation_from_xyzw(x: float, y: float, z: float, w: float) -> np.ndarray:
+    """Rotation matrix of a (not necessarily unit) quaternion given as geometry_msgs orders it."""
+    return pin.Quaternion(w, x, y, z).normalized().toRotationMatrix()

@@ -80,17 +80,22 @@ class Supervisor:
         self._fresh_after = now
         self._moving = False
 
-    def decide(self, now: float) -> Decision:
+    def blocked(self, now: float) -> str | None:
+        """The status that forbids any motion now (no robot state, robot lost, disabled, e-stop), else None.
+        No side effects, unlike :meth:`decide`."""
         if self.robot is None:
-            return self._stop("waiting: no /robot/state from the robot yet")
+            return "waiting: no /robot/state from the robot yet"
         if now - self.last_joint_state > self.state_timeout:
             age = now - self.last_joint_state
             why = "no /robot/joint_states yet" if math.isinf(age) else f"no /robot/joint_states for {age:.2f} s"
-            return self._stop(f"error: robot lost ({why}); arm stopped")
-        reason = self.robot.blocking_reason()
+            return f"error: robot lost ({why}); arm stopped"
+        return self.robot.blocking_reason()
+
+    def decide(self, now: float) -> Decision:
+        """What to send this tick (called once per control tick: a STOP is returned once)."""
+        reason = self.blocked(now)
         if reason:
-            self._moving = False
-            return Decision(Action.NOTHING, reason)
+            return self._stop(reason)
         if self.last_command <= self._fresh_after:
             return self._stop("idle: waiting for /robot/ee_velocity_cmd")
         if now - self.last_command > self.command_timeout:
