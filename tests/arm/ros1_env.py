@@ -28,7 +28,8 @@ def free_port() -> int:
 
 def ros1_env(port: int, log_dir: Path) -> dict[str, str]:
     """Environment of a ROS 1 process on the master at ``port`` (no ROS 2 variables, no main-venv paths)."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("ROS_", "AMENT_", "COLCON_", "RMW_", "PYTHON", "VIRTUAL_ENV"))}
-    keep["PATH"] = ":".join(p for p in keep.get("PATH", "").split(":") if ".venv/" not in p and not p.endswith(".venv/bin"))
+    drop = ("ROS_", "AMENT_", "COLCON_", "RMW_", "PYTHON", "VIRTUAL_ENV", "LD_LIBRARY_PATH", "CMAKE_PREFIX_PATH")
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    keep["PATH"] = ":".join(p for p in keep.get("PATH", "").split(":") if not p.rstrip("/").endswith(".venv/bin"))
     return {**keep, "ROS_MASTER_URI": f"http://127.0.0.1:{port}", "ROS_IP": "127.0.0.1", "ROS_LOG_DIR": str(log_dir),
             "PYTHONUNBUFFERED": "1", "MUJOCO_GL": "egl"}

@@ -73,3 +73,12 @@ def test_hold_after_reset_waits_for_a_newer_command():
     sup.on_command(0.0)
     sup.hold(0.05)
     assert sup.decide(0.06).action is Action.NOTHING
+
+
+def test_deadman_counts_the_next_tick():
+    sup = Supervisor(command_timeout=0.2, state_timeout=0.2, tick=0.01)
+    sup.on_robot_state(ENABLED, 0.0)
+    sup.on_command(0.0)
+    sup.on_joint_state(0.185)
+    assert sup.decide(0.185).action is Action.VELOCITY
+    assert sup.decide(0.195).action is Action.STOP  # at the next tick (0.205) it would be too old

@@ -34,8 +34,10 @@ class ControllerConfig:
     )
     workspace_inset: float = 0.005  # m: the tip aims to stop this far inside the box (tracking error stays inside)
     orientation_gain: float = 2.0  # 1/s: angular velocity per radian of orientation error
+    orientation_weight: float = 0.3  # m/rad: angular rows weigh this much against linear ones, so that damping
+    # near a singularity gives up orientation before position
     damping: float = 0.05  # largest damping λ of the least-squares inverse, reached at a singularity …
-    singular_threshold: float = 0.05  # … damping starts when the smallest singular value drops below this
+    singular_threshold: float = 0.05  # … damping starts when the weighted Jacobian's smallest singular value drops below this
     posture: tuple[float, ...] = START_JOINTS
     posture_gain: float = 0.5  # 1/s, null-space pull toward ``posture``
     posture_speed: float = 0.3  # rad/s, cap on the null-space motion
@@ -153,6 +155,8 @@ class ArmController:
         cfg = self.cfg
         if jac.shape[1] == 0:
             return np.zeros(0)
+        weight = np.array([1.0, 1.0, 1.0, *([cfg.orientation_weight] * 3)])
+        jac, twist = jac * weight[:, None], twist * weight
         u, s, vt = np.linalg.svd(jac, full_matrices=True)
         self.report.min_singular_value = float(s[-1]) if len(s) == 6 else 0.0
         sigma_min = s[-1] if len(s) >= 6 else 0.0

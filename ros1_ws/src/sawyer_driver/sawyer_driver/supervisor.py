@@ -54,10 +54,12 @@ class Decision:
 class Supervisor:
     """Deadman, enable gate and lost-robot check (defaults: commands 0.2 s, joint states 0.2 s)."""
 
-    def __init__(self, command_timeout: float = 0.2, state_timeout: float = 0.2) -> None:
-        if not (command_timeout > 0 and state_timeout > 0):
-            raise ValueError("timeouts must be positive")
-        self.command_timeout, self.state_timeout = command_timeout, state_timeout
+    def __init__(self, command_timeout: float = 0.2, state_timeout: float = 0.2, tick: float = 0.0) -> None:
+        """``tick``: the control period; a command that will be older than the timeout at the next tick counts
+        as expired now, so the arm is stopped within ``command_timeout`` of the last command, not a tick later."""
+        if not (command_timeout > 0 and state_timeout > 0 and 0 <= tick < command_timeout):
+            raise ValueError("timeouts must be positive and longer than the tick")
+        self.command_timeout, self.state_timeout, self.tick = command_timeout, state_timeout, tick
         self.last_command = -math.inf
         self.last_joint_state = -math.inf
         self.robot: RobotState | None = None
@@ -98,7 +100,7 @@ class Supervisor:
             return self._stop(reason)
         if self.last_command <= self._fresh_after:
             return self._stop("idle: waiting for /robot/ee_velocity_cmd")
-        if now - self.last_command > self.command_timeout:
+        if now + self.tick - self.last_command > self.command_timeout:
             return self._stop(f"idle: no /robot/ee_velocity_cmd for {self.command_timeout:.2f} s (deadman); arm stopped")
         self._moving = True
         return Decision(Action.VELOCITY, "ok: following /robot/ee_velocity_cmd")

@@ -1,6 +1,6 @@
 """The twin's arm: MuJoCo physics of the sim's Sawyer driven the way intera's joint controller drives the
-robot (no ROS here). Commands set a joint reference; a computed-torque servo (inertia-weighted PD plus
-gravity and Coriolis compensation) makes the physics follow it.
+robot (no ROS here). Commands set a joint reference (velocity mode: a joint velocity); a computed-torque
+servo (inertia-weighted PD plus gravity and Coriolis compensation) makes the physics follow it.
 
 Modes, as on the robot: velocity (the reference moves at the commanded joint velocities) and position (the
 reference moves toward the commanded angles at ``speed_ratio`` × the joint velocity limits). A command older
@@ -35,7 +35,7 @@ class ArmState:
 class TwinArm:
     """MuJoCo Sawyer with intera-like joint command modes; ``advance(seconds)`` runs the physics."""
 
-    def __init__(self, start_q: np.ndarray, timestep: float = 0.002, servo_frequency: float = 40.0) -> None:
+    def __init__(self, start_q: np.ndarray, timestep: float = 0.002, servo_frequency: float = 60.0) -> None:
         self.model = build_model(timestep=timestep)
         self.data = mujoco.MjData(self.model)
         self.n = len(SAWYER_JOINT_NAMES)
@@ -48,7 +48,9 @@ class TwinArm:
         # intera's joint controller compensates joint friction; the MJCF's damping would also be integrated
         # implicitly (beyond what the servo can cancel), so the twin's arm joints have none.
         self.model.dof_damping[self._dadr] = 0.0
-        self.kp, self.kd = servo_frequency**2, 2.0 * servo_frequency  # critically damped, per unit inertia
+        # Per unit inertia. Holding and position mode: a critically damped position servo. Velocity mode: a
+        # velocity loop (same kd) alone, so a stop does not overshoot; holding starts where the arm is.
+        self.kp, self.kd = servo_frequency**2, 2.0 * servo_frequency
         self.speed_ratio = 0.3
         self.command_timeout = 0.2
         self.mode: int | None = None
@@ -86,7 +88,9 @@ class TwinArm:
         self._last_command = self.time
 
     def hold(self) -> None:
-        """Leave control mode: hold the current reference (timeout, disable, e-stop)."""
+        """Leave control mode: hold where the arm is (timeout, disable, e-stop)."""
+        if self.mode == VELOCITY_MODE:
+            self._ref[:] = self.data.qpos[self._qadr]
         self.mode = None
         self._ref_vel[:] = 0.0
 
@@ -106,6 +110,8 @@ class TwinArm:
             self._ref = self._ref + vel * dt
             q, dq = d.qpos[self._qadr], d.qvel[self._dadr]
             self._acc[:] = 0.0
+            if self.mode == VELOCITY_MODE:
+                self._ref[:] = q
             self._acc[self._dadr] = self.kp * (self._ref - q) + self.kd * (vel - dq)
             torque = np.zeros(m.nv)
             mujoco.mj_mulM(m, d, torque, self._acc)

@@ -42,7 +42,7 @@ class Reset:
 
 class Driver:
     def __init__(self, kin: Kinematics, cfg: ControllerConfig, rate: float, command_timeout: float,
-                 state_timeout: float, start_joints: np.ndarray, reset_scale: float) -> None:
+                 robot_command_timeout: float, state_timeout: float, start_joints: np.ndarray, reset_scale: float) -> None:
         import rospy
         from geometry_msgs.msg import PoseStamped, TwistStamped
         from sensor_msgs.msg import JointState
@@ -54,7 +54,7 @@ class Driver:
         self.rospy, self.JointCommand, self.PoseStamped, self.String = rospy, JointCommand, PoseStamped, String
         self.kin, self.ctl = kin, ArmController(kin, cfg)
         self.period = 1.0 / rate
-        self.sup = Supervisor(command_timeout, state_timeout)
+        self.sup = Supervisor(command_timeout, state_timeout, tick=self.period)
         self.start_joints = reset_goal(start_joints, kin.lower, kin.upper, cfg.position_inset + 0.01)
         self.reset_vmax = kin.velocity_limit * reset_scale
         self.reset_amax = np.full(kin.n, cfg.joint_acceleration / 2)
@@ -73,7 +73,8 @@ class Driver:
         self.pose_pub = rospy.Publisher("/robot/ee_pose", PoseStamped, queue_size=1)
         self.status_pub = rospy.Publisher("/robot/driver_status", String, queue_size=1, latch=True)
         self.enable_pub = None
-        self.timeout_pub.publish(Float64(command_timeout))
+        # The robot's own timeout is shorter than the deadman: if this process stalls, the arm holds by itself.
+        self.timeout_pub.publish(Float64(robot_command_timeout))
         rospy.Subscriber("/robot/joint_states", JointState, self.on_joint_states, queue_size=1, tcp_nodelay=True)
         rospy.Subscriber("/robot/state", RobotAssemblyState, self.on_robot_state, queue_size=1)
         rospy.Subscriber("/robot/ee_velocity_cmd", TwistStamped, self.on_command, queue_size=1, tcp_nodelay=True)
@@ -271,6 +272,7 @@ def read_config() -> tuple[ControllerConfig, dict]:
     opts = {
         "rate": float(param("~rate", 100.0)),
         "command_timeout": float(param("~command_timeout", 0.2)),
+        "robot_command_timeout": float(param("~robot_command_timeout", 0.1)),
         "state_timeout": float(param("~state_timeout", 0.2)),
         "start_joints": np.asarray(param("~start_joints", list(START_JOINTS)), dtype=float),
         "reset_scale": float(param("~reset_velocity_scale", 0.3)),
