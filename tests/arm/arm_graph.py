@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -30,6 +31,15 @@ class Ros1Graph:
         self.procs: dict[str, subprocess.Popen] = {}
         self.start("master", [str(ROSMASTER), "--core", "-p", str(self.port)])
         self._probe: subprocess.Popen | None = None
+        deadline = time.monotonic() + 20.0
+        while not self.master_listening():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rosmaster did not start: {self.log('master')[-2000:]}")
+            time.sleep(0.05)
+
+    def master_listening(self) -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
 
     def start(self, name: str, argv: list[str], env: dict | None = None, realtime: bool = False) -> subprocess.Popen:
         """``realtime``: a 100 Hz loop (twin, driver), run at a higher priority where allowed, as on a robot's PC."""
@@ -56,7 +66,11 @@ class Ros1Graph:
             self._probe = subprocess.Popen([str(ROS1_PYTHON), str(HERE / "arm_probe.py")], stdin=subprocess.PIPE,
                                            stdout=subprocess.PIPE, stderr=open(self.log_dir / "probe.log", "w"),  # noqa: SIM115
                                            env=self.env, cwd=ROOT, text=True, preexec_fn=_raise_priority)
-            assert json.loads(self._probe.stdout.readline()).get("ready"), self.log("probe")
+            first = self._probe.stdout.readline()
+            while first.startswith("Unable to register with master"):  # rospy says so on stdout while it retries
+                first = self._probe.stdout.readline()
+            if not first.startswith("{"):
+                raise RuntimeError(f"probe did not start ({first!r}): {self.log('probe')[-2000:]}")
         self._probe.stdin.write(json.dumps({"op": op, **kw}) + "\n")
         self._probe.stdin.flush()
         line = self._probe.stdout.readline()

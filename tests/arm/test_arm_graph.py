@@ -100,6 +100,9 @@ def test_tracking_a_square_at_quarter_metre_per_second(graph):
     print(f"tracking at {speed} m/s: RMS error {rms_steady:.4f} m/s on the sides (corners +0.2 s left out), "
           f"{rms_all:.4f} m/s with the corners, {min(rms_lag):.4f} m/s with corners at the best lag "
           f"{lags[int(np.argmin(rms_lag))] * 1000:.0f} ms")
+    cmd_t = np.array([r[0] for r in rec["cmd"]])
+    print(f"largest gaps (s): commands in {np.diff(tw_t).max():.3f}, joint commands out {np.diff(cmd_t).max():.3f}, "
+          f"endpoint states {np.diff(ep_t).max():.3f}")
     assert rms_steady <= 0.1 * speed
     assert rms_all <= 0.4 * speed  # a velocity step at each corner, ramped at the 3 m/s² acceleration limit
     assert np.sum(steady) > 150  # it measured the sides at ~100 Hz
