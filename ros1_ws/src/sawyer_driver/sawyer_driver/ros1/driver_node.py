@@ -12,6 +12,7 @@ Srv: /robot/reset (std_srvs/Trigger): to the start pose in position mode, then b
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -142,7 +143,15 @@ class Driver:
             time.sleep(0.1)
         self.rospy.logwarn(f"{NODE}: robot did not enable within {timeout:.0f} s; waiting for it to be enabled")
 
-    def run(self) -> None:
+    def run(self, realtime: bool = True) -> None:
+        """The 100 Hz loop on absolute monotonic deadlines, in this (main) thread; under SCHED_FIFO when
+        ``realtime`` and permitted (root or CAP_SYS_NICE), so other work on the machine cannot delay a tick."""
+        if realtime:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(20))  # this thread only
+                self.rospy.loginfo(f"{NODE}: control loop under SCHED_FIFO")
+            except (PermissionError, OSError):
+                self.rospy.logwarn(f"{NODE}: no real-time priority (needs root or CAP_SYS_NICE); ticks may be late under load")
         next_tick = time.monotonic()
         while not self.stopping and not self.rospy.is_shutdown():
             if self.fatal:
@@ -283,7 +292,7 @@ def read_config() -> tuple[ControllerConfig, dict]:
 def main() -> None:
     import rospy
 
-    wait_for_master(NODE, float(__import__("os").environ.get("SAWYER_DRIVER_MASTER_TIMEOUT", "5")))
+    wait_for_master(NODE, float(os.environ.get("SAWYER_DRIVER_MASTER_TIMEOUT", "5")))
     rospy.init_node(NODE, disable_signals=True)
     driver: Driver | None = None
 
@@ -315,7 +324,7 @@ def main() -> None:
                   f"velocity scale {cfg.velocity_scale}, {opts['rate']:.0f} Hz")
     if param("~enable", False):
         driver.enable(float(param("~enable_timeout", 5.0)))
-    driver.run()
+    driver.run(realtime=bool(param("~realtime", True)))
     rospy.signal_shutdown("driver stopped")
 
 
