@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+import xmlrpc.client
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from arm_graph import Ros1Graph
 from ros1_env import missing
 
 from sawyer_driver import SAWYER_JOINT_NAMES, START_JOINTS, Workspace
+from sawyer_driver.ros1.driver_node import GRAPH_INTERFACE
 
 BOX = Workspace(low=(-0.3, 0.4, 0.05), high=(0.3, 0.8, 0.25))  # the square below stays 0.1 m from its walls
 VELOCITY_SCALE = 0.5
@@ -63,6 +65,20 @@ def enable(graph: Ros1Graph) -> None:
     graph.probe("enable", on=True)
     status = graph.probe("status", prefix="idle", timeout=5.0)
     assert status["status"].startswith("idle"), status
+
+
+def test_the_driver_serves_the_bridged_interface(graph):
+    """Live, on the master: the driver publishes, subscribes and serves what launch/arm_bridge.yaml carries."""
+    master = xmlrpc.client.ServerProxy(graph.env["ROS_MASTER_URI"])
+    _, _, (pubs, subs, services) = master.getSystemState("/test")
+    _, _, types = master.getTopicTypes("/test")
+    types, driver = dict(types), "/sawyer_driver"
+    by_role = {"out": dict(pubs), "in": dict(subs), "service": dict(services)}
+    for name, (msg_type, role) in GRAPH_INTERFACE.items():
+        assert driver in by_role[role].get(name, []), (name, role)
+        if role != "service":
+            assert types[name] == msg_type, name
+    assert "/sawyer_twin" in dict(pubs)["/robot/joint_states"] and types["/robot/joint_states"] == "sensor_msgs/JointState"
 
 
 def test_not_enabled_robot_gets_no_command_and_a_clear_wait(graph):

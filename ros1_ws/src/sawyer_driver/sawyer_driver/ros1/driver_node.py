@@ -28,6 +28,14 @@ from sawyer_driver.supervisor import Action, RobotState, Supervisor
 
 NODE = "sawyer_driver"
 LIMB = "/robot/limb/right"
+# The driver's side of the ROS 2 graph (crosses ros1_bridge: launch/arm_bridge.yaml). /robot/joint_states comes
+# from the robot itself. name: (type, "in" = subscribed | "out" = published | "service").
+GRAPH_INTERFACE = {
+    "/robot/ee_velocity_cmd": ("geometry_msgs/TwistStamped", "in"),
+    "/robot/ee_pose": ("geometry_msgs/PoseStamped", "out"),
+    "/robot/driver_status": ("std_msgs/String", "out"),
+    "/robot/reset": ("std_srvs/Trigger", "service"),
+}
 
 
 class Reset:
