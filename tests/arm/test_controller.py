@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import integrate
+from ideal_arm import integrate
 
 from sawyer_driver import START_JOINTS, Workspace
 from sawyer_driver.kinematics import rotation_error
