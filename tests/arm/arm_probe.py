@@ -4,7 +4,8 @@ Requests: {"op": "record"} starts recording every stream; {"op": "collect"} retu
 {"op": "twists", "segments": [[seconds, [vx, vy, vz, wx, wy, wz]], ...]} publishes each twist at 100 Hz;
 {"op": "enable", "on": true}; {"op": "button", "pressed": true}; {"op": "super_reset"};
 {"op": "reset"} calls /robot/reset; {"op": "status", "prefix": "ok", "timeout": 5} waits for a driver status;
-{"op": "set_param", "name": ..., "value": ...}; {"op": "quit"}.
+{"op": "fk" | "ik", ...} calls the twin's kinematics services; {"op": "set_param", "name": ..., "value": ...};
+{"op": "quit"}.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import threading
 import time
 
 import rospy
-from geometry_msgs.msg import TwistStamped
+from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Empty, String
 from std_srvs.srv import Trigger
 
-from sawyer_driver.ros1.intera import EndpointState, JointCommand, RobotAssemblyState
+from sawyer_driver.ros1.intera import EndpointState, JointCommand, RobotAssemblyState, SolvePositionFK, SolvePositionIK
 
 
 class Probe:
@@ -127,6 +128,21 @@ class Probe:
             return {"success": res.success, "message": res.message, "seconds": time.monotonic() - t0}
         if op == "status":
             return {"status": self.wait_status(req.get("prefix", ""), req.get("timeout", 5.0)), "robot": self.robot_state}
+        if op in ("fk", "ik"):  # the services intera_interface's Limb waits for
+            ns = "/ExternalTools/right/PositionKinematicsNode"
+            if op == "fk":
+                rospy.wait_for_service(f"{ns}/FKService", timeout=5.0)
+                js = JointState(name=req["names"], position=req["position"])
+                res = rospy.ServiceProxy(f"{ns}/FKService", SolvePositionFK)(configuration=[js], tip_names=[req["tip"]])
+                p, o = res.pose_stamp[0].pose.position, res.pose_stamp[0].pose.orientation
+                return {"valid": res.isValid[0], "position": [p.x, p.y, p.z], "orientation": [o.x, o.y, o.z, o.w]}
+            rospy.wait_for_service(f"{ns}/IKService", timeout=5.0)
+            pose = PoseStamped()
+            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = req["position"]
+            o = pose.pose.orientation
+            o.x, o.y, o.z, o.w = req["orientation"]
+            res = rospy.ServiceProxy(f"{ns}/IKService", SolvePositionIK)(pose_stamp=[pose], tip_names=[req["tip"]])
+            return {"result": res.result_type[0], "names": list(res.joints[0].name), "position": list(res.joints[0].position)}
         if op == "set_param":
             rospy.set_param(req["name"], req["value"])
             return {}

@@ -81,6 +81,19 @@ def test_the_driver_serves_the_bridged_interface(graph):
     assert "/sawyer_twin" in dict(pubs)["/robot/joint_states"] and types["/robot/joint_states"] == "sensor_msgs/JointState"
 
 
+def test_the_twin_serves_limbs_params_and_kinematics_services(graph, kin):
+    master = xmlrpc.client.ServerProxy(graph.env["ROS_MASTER_URI"])
+    assert master.getParam("/t", "/robot_config/assembly_names")[2] == ["right"]
+    assert master.getParam("/t", "/robot_config/right_config/joint_names")[2] == list(SAWYER_JOINT_NAMES)
+    q = np.array(START_JOINTS) + 0.1
+    fk = graph.probe("fk", names=list(SAWYER_JOINT_NAMES), position=list(q), tip="right_gripper_tip")
+    assert fk["valid"]
+    np.testing.assert_allclose(fk["position"], kin.fk(q)[0], atol=1e-9)
+    ik = graph.probe("ik", position=fk["position"], orientation=fk["orientation"], tip="right_gripper_tip")
+    assert ik["result"] > 0 and ik["names"] == list(SAWYER_JOINT_NAMES)
+    np.testing.assert_allclose(kin.fk(np.array(ik["position"]))[0], fk["position"], atol=1e-4)
+
+
 def test_not_enabled_robot_gets_no_command_and_a_clear_wait(graph):
     graph.probe("record")
     graph.probe("twists", segments=[[0.5, [0.1, 0, 0, 0, 0, 0]]])
