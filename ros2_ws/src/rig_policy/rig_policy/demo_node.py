@@ -20,7 +20,7 @@ from sensor_msgs.msg import Joy
 from std_msgs.msg import String
 
 from rig_interfaces.msg import ExperienceStep, Goal, Latent
-from rig_interfaces.srv import Reset
+from rig_policy.reset_client import ResetClient
 from rig_runtime.node_runner import run_node
 from rig_runtime.params import declare_parameters
 from rig_runtime.qos import LATCHED_QOS, STREAM_QOS
@@ -31,6 +31,7 @@ class DemoNode(Node):
         super().__init__("demo_node")
         self.p = declare_parameters(self, {
             "reset_service": ("/sim/reset", "reset service (/sim/reset in sim, /robot/reset on the arm)", None),
+            "reset_type": ("rig", "rig (rig_interfaces/srv/Reset, sim) or trigger (std_srvs/srv/Trigger, the arm driver)", None),
             "max_steps": (200, "a demo still running after this many steps ends as a failure", (1, 10**6)),
             "num_demos": (0, "finish after this many successful demos (0 = run forever)", (0, 10**6)),
             "first_episode": (1, "episode number of the first demo", (1, 2**31 - 1)),
@@ -42,7 +43,7 @@ class DemoNode(Node):
         self.last_step: ExperienceStep | None = None
         self.success = False
         self.button = 0
-        self.client = self.create_client(Reset, self.p.reset_service)
+        self.client = ResetClient(self, self.p.reset_service, self.p.reset_type)
         self.goal_pub = self.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
         self.demo_goal_pub = self.create_publisher(Goal, "/demo/goal", STREAM_QOS)
         self.state_pub = self.create_publisher(String, "/demo/state", LATCHED_QOS)
@@ -72,10 +73,10 @@ class DemoNode(Node):
             return
         self.set_state("resetting")
         seed = self.p.seed if self.episode < self.p.first_episode else -1
-        self.client.call_async(Reset.Request(seed=seed)).add_done_callback(self.on_reset_done)
+        self.client.call_async(seed).add_done_callback(self.on_reset_done)
 
     def on_reset_done(self, future: Future) -> None:
-        response = future.result()
+        response = self.client.answer(future)
         if response is None or not response.success or self.latent is None:
             self.get_logger().error(f"reset failed: {getattr(response, 'message', 'no response')}")
             self.set_state("idle")

@@ -25,7 +25,7 @@ from std_msgs.msg import String, UInt64
 from rig_core.errors import RigError
 from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
-from rig_interfaces.srv import Reset
+from rig_policy.reset_client import ResetClient
 from rig_runtime.messages import crop_and_resize, rgb_to_image
 from rig_runtime.node_runner import run_node
 from rig_runtime.params import declare_parameters
@@ -39,7 +39,8 @@ class EpisodeNode(Node):
             "horizon": (50, "control steps per episode", (1, 100000)),
             "goal_source": ("imagined", "imagined (VAE prior), image (goal_image_path) or teleop (current frame)", None),
             "goal_image_path": ("", "goal image file for goal_source=image", None),
-            "reset_service": ("/sim/reset", "rig_interfaces/srv/Reset service that resets the arm / sim", None),
+            "reset_service": ("/sim/reset", "reset service of the arm / sim", None),
+            "reset_type": ("rig", "rig (rig_interfaces/srv/Reset, sim) or trigger (std_srvs/srv/Trigger, the arm driver)", None),
             "reset_timeout": (30.0, "seconds to wait for a reset before retrying", (0.1, 600.0)),
             "num_episodes": (0, "stop after this many episodes (0 = run forever)", (0, 10**9)),
             "seed": (0, "seed for goal sampling and env resets", (0, 2**31 - 1)),
@@ -57,7 +58,7 @@ class EpisodeNode(Node):
         self.reset_started = self.last_step = self.waiting_since = 0.0
         self.run_until, self.steps_sent, self.trainer_steps, self.trainer_version = 0, 0, -1, -1
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.client = self.create_client(Reset, self.p.reset_service)
+        self.client = ResetClient(self, self.p.reset_service, self.p.reset_type)
         self.goal_pub = self.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
         self.state_pub = self.create_publisher(String, "/episode/state", LATCHED_QOS)
         self.create_subscription(UInt64, "/episode/run_until", self.on_run_until, LATCHED_QOS)
@@ -152,10 +153,10 @@ class EpisodeNode(Node):
         self.set_state("resetting")
         self.reset_started = self.now()
         seed = self.p.seed + self.episode + 1 if self.episode == 0 else -1
-        self.client.call_async(Reset.Request(seed=seed)).add_done_callback(self.on_reset_done)
+        self.client.call_async(seed).add_done_callback(self.on_reset_done)
 
     def on_reset_done(self, future) -> None:
-        response = future.result()
+        response = self.client.answer(future)
         if response is None or not response.success:
             self.get_logger().error(f"reset failed: {getattr(response, 'message', 'no response')}")
             self.set_state("idle")

@@ -1,0 +1,89 @@
+"""Arm driver benchmarks (issue 9):
+
+1. one controller step (FK + Jacobian + damped least squares + every limit) and the kinematics alone, in
+   process (no ROS), µs per call;
+2. the driver's 100 Hz loop on a real ROS 1 master against the MuJoCo twin (separate processes): period
+   error p50/p99/max from the stamps of the joint commands it sends, with and without SCHED_FIFO.
+
+    .venv/bin/python benchmarks/bench_arm_driver.py [--seconds 20] [--out benchmarks/results/arm_driver.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "arm"))
+
+from sawyer_driver import START_JOINTS, ArmController, Kinematics  # noqa: E402
+from sawyer_twin.model import TIP_LINK, build_model, sawyer_urdf  # noqa: E402
+
+
+def bench_step(n: int = 5000) -> dict:
+    kin = Kinematics(sawyer_urdf(build_model()), tip_link=TIP_LINK)
+    ctl = ArmController(kin)
+    q = np.array(START_JOINTS)
+    ctl.reset(q)
+    rng = np.random.default_rng(0)
+    twists = rng.normal(0, 0.1, (n, 6))
+    out = {}
+    calls = {"fk_jacobian": lambda i: kin.fk_jacobian(q), "controller_step": lambda i: ctl.step(q, q * 0, twists[i], 0.01)}
+    for name, fn in calls.items():
+        times = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            fn(i)
+            times.append(time.perf_counter() - t0)
+        us = np.array(times[200:]) * 1e6
+        out[name] = {"p50_us": float(np.percentile(us, 50)), "p99_us": float(np.percentile(us, 99))}
+    return out
+
+
+def bench_loop(seconds: float, realtime: bool) -> dict:
+    import tempfile
+
+    from arm_graph import Ros1Graph
+
+    with tempfile.TemporaryDirectory() as tmp:
+        g = Ros1Graph(Path(tmp))
+        try:
+            g.node("sawyer_twin", "sawyer_driver.ros1.twin_node", "_enabled:=true")
+            g.node("sawyer_driver", "sawyer_driver.ros1.driver_node", "_tip_link:=right_gripper_tip",
+                   f"_realtime:={str(realtime).lower()}")
+            g.probe("status", prefix="idle", timeout=30.0)
+            g.probe("record")
+            g.probe("twists", segments=[[seconds / 2, [0.02, 0, 0, 0, 0, 0]], [seconds / 2, [-0.02, 0, 0, 0, 0, 0]]])
+            rec = g.probe("collect")
+        finally:
+            g.close()
+    stamps = np.array(sorted(r[0] for r in rec["cmd"] if r[1] == 2))
+    err_ms = np.abs(np.diff(stamps) - 0.01) * 1e3
+    return {"ticks": len(stamps), "p50_ms": float(np.percentile(err_ms, 50)), "p99_ms": float(np.percentile(err_ms, 99)),
+            "max_ms": float(err_ms.max())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "arm_driver.json")
+    args = ap.parse_args()
+    result = {"load_before": os.getloadavg(), "step": bench_step()}
+    print(json.dumps(result["step"], indent=1))
+    for realtime in (True, False):
+        key = "loop_fifo" if realtime else "loop_normal"
+        result[key] = bench_loop(args.seconds, realtime)
+        print(key, json.dumps(result[key]))
+    result["load_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
