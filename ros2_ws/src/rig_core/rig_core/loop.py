@@ -1,5 +1,8 @@
 """The in-process RIG loop (RIG Alg. 1): random exploration → VAE pre-training → practice with
-imagined goals (optionally training the VAE online) → evaluation on held-out goal images."""
+imagined goals (optionally training the VAE online) → evaluation on held-out goal images.
+
+With goals=skewfit (thesis Alg. 10) the VAE trains online from the first steps on Skew-Fit's schedule
+(App. C.3.5) instead of being pre-trained, and goals come from the skewed replay distribution."""
 
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from rig_core.config import RIGConfig
 from rig_core.evaluate import EvalResult, evaluate, make_goal_set, random_policy
 from rig_core.noise import OUNoise
 from rig_core.progress import Progress
+from rig_core.skewfit import skew_active, vae_training_due
+
+COVERAGE_SAMPLES = 2000  # replay states drawn per goal-coverage measurement
 
 
 @dataclass
@@ -56,6 +62,11 @@ def run_rig(
         progress_state = load_checkpoint(agent, checkpoint_dir)
     step = int(progress_state["step"])
     curve: list[dict[str, float]] = list(progress_state["curve"])
+    coverage = _Coverage(env, config.replay_capacity, checkpoint_dir)
+    if resume and checkpoint_dir is not None:
+        coverage.load()
+        if config.goals == "skewfit" and skew_active(config.skewfit.schedule, step) and len(agent.buffer):
+            agent.refresh_skew()
     noise = OUNoise(agent.action_dim, config.exploration.ou_theta, config.exploration.ou_sigma, agent.rng)
     bar = Progress(config.total_steps, initial=step, desc=f"RIG {config.env} seed {config.seed}",
                    enabled=show_progress)
@@ -64,6 +75,7 @@ def run_rig(
         if checkpoint_dir is not None:
             save_checkpoint(agent, checkpoint_dir, {"step": step, "curve": curve,
                                                     "random_baseline": random_baseline})
+            coverage.save()
 
     def run_episode(explore_only: bool) -> None:
         """One episode; during exploration actions are pure OU noise and nothing is trained."""
@@ -71,6 +83,7 @@ def run_rig(
         obs, _ = env.reset(seed=config.seed if step == 0 else None)
         z, logvar = agent.encode(obs["image"])
         agent.buffer.start_episode(obs["image"], z[0], logvar[0])
+        coverage.record(agent.buffer, obs["state"])
         goal = agent.sample_goals(1)[0]
         noise.reset()
         done = False
@@ -79,25 +92,29 @@ def run_rig(
             obs, _, terminated, truncated, _ = env.step(action)
             z, logvar = agent.encode(obs["image"])
             agent.buffer.add_step(action, goal, obs["image"], z[0], logvar[0])
+            coverage.record(agent.buffer, obs["state"])
             step += 1
             done = terminated or truncated
+            if config.goals == "skewfit" and (due := vae_training_due(config.skewfit.schedule, step)):
+                n_batches, skewed = due  # Skew-Fit's online VAE cadence (App. C.3.5), exploration included
+                agent.train_vae_on_replay(n_batches, on_batch=online_vae_progress(n_batches), skewed=skewed)
             if not explore_only:
                 if len(agent.buffer) >= config.td3.batch_size:
                     agent.train(config.td3.updates_per_step)
                 if config.vae.online_every and step % config.vae.online_every == 0:
-                    agent.train_vae_on_replay(config.vae.online_batches, on_batch=online_vae_progress)
+                    agent.train_vae_on_replay(config.vae.online_batches, on_batch=online_vae_progress(config.vae.online_batches))
                 if step % config.eval_every == 0 or step == config.total_steps:
                     record_eval()
                 if checkpoint_every and step % checkpoint_every == 0:
                     checkpoint()
             bar.update(1)
 
-    def online_vae_progress(i: int, _stats: dict[str, float]) -> None:
-        bar.update(0, f"online VAE {i + 1}/{config.vae.online_batches}")
+    def online_vae_progress(n_batches: int) -> Callable[[int, dict[str, float]], None]:
+        return lambda i, _stats: bar.update(0, f"online VAE {i + 1}/{n_batches}")
 
     def record_eval() -> EvalResult:
         result = evaluate(eval_env, goals, agent.act, _encoder(agent), seed=config.eval_seed)
-        curve.append({"step": step, **result.final})
+        curve.append({"step": step, **result.final, **coverage.measure(agent)})
         bar.update(0, "eval " + " ".join(f"{k}={v:.3f}" for k, v in result.final.items()))
         return result
 
@@ -109,12 +126,13 @@ def run_rig(
             run_episode(explore_only=True)
     timings["exploration_s"] = time.monotonic() - t0
     t0 = time.monotonic()
-    if agent.vae_version == 0:  # 2. VAE pre-training on the exploration frames
+    if not random_baseline:  # 2. VAE pre-training on the exploration frames (Skew-Fit: already trained online)
         n = config.vae.pretrain_batches
-        agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], n,
-                           on_batch=lambda i, stats: bar.update(0, f"VAE pre-training {i + 1}/{n} "
-                                                                   f"loss {stats['vae/loss']:.1f}"))
-        random_baseline = evaluate(eval_env, goals, random_policy(config.seed), _encoder(agent),
+        if agent.vae_version == 0:
+            agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], n,
+                               on_batch=lambda i, stats: bar.update(0, f"VAE pre-training {i + 1}/{n} "
+                                                                       f"loss {stats['vae/loss']:.1f}"))
+        random_baseline = evaluate(eval_env, goals, random_policy(config.seed, agent.action_dim), _encoder(agent),
                                    seed=config.eval_seed).final
         record_eval()
         checkpoint()
@@ -132,3 +150,44 @@ def run_rig(
     env.close()
     eval_env.close()
     return RunResult(config, curve, random_baseline, final_eval, goals.images, timings, agent)
+
+
+class _Coverage:
+    """Ground-truth states of the replay frames (sim only, for measuring), and goal coverage from them.
+
+    Coverage is the share of replay states proposed as goals whose object moved from its start
+    (`env.objects_moved`): states drawn uniformly (what RIG's VAE and prior are fitted to) and, with Skew-Fit,
+    drawn from p_skewed by SIR. Envs without objects record nothing.
+    """
+
+    def __init__(self, env: Any, capacity: int, checkpoint_dir: str | Path | None) -> None:
+        self.moved = getattr(env.unwrapped, "objects_moved", None)
+        dim = int(env.observation_space["state"].shape[0])
+        self.states = np.zeros((capacity, dim), np.float32) if self.moved is not None else None
+        self.path = Path(checkpoint_dir) / "states.npy" if checkpoint_dir is not None else None
+
+    def record(self, buffer: Any, state: np.ndarray) -> None:
+        if self.states is not None:
+            self.states[int(buffer.slot(buffer.total_frames - 1))] = state
+
+    def measure(self, agent: RIGAgent) -> dict[str, float]:
+        n = agent.buffer.stored_frame_count()
+        if self.states is None or n == 0:
+            return {}
+        rng = np.random.default_rng(agent.buffer.total_frames)  # its own stream: measuring changes no run
+        out = {"coverage_uniform": float(self.moved(self.states[rng.integers(0, n, COVERAGE_SAMPLES)]).mean())}
+        if agent.skew is not None:
+            out["coverage_skewed"] = float(self.moved(self.states[agent.skew.sample(COVERAGE_SAMPLES, rng)]).mean())
+        return out
+
+    def save(self) -> None:
+        if self.states is not None and self.path is not None:
+            tmp = self.path.with_suffix(".tmp.npy")
+            np.save(tmp, self.states, allow_pickle=False)
+            tmp.replace(self.path)
+
+    def load(self) -> None:
+        if self.states is not None and self.path is not None and self.path.is_file():
+            saved = np.load(self.path, allow_pickle=False)
+            if saved.shape == self.states.shape:
+                self.states[:] = saved

@@ -22,7 +22,7 @@ from gymnasium.utils import seeding
 
 from sawyer_sim import model as scene
 from sawyer_sim.ik import HAND_QUAT, HandIK
-from sawyer_sim.tasks import HAND_Z, MAX_STEP, MIN_HAND_PUCK, TASKS
+from sawyer_sim.tasks import HAND_Z, MAX_STEP, MIN_HAND_PUCK, MOVED_DISTANCE, TASKS
 
 # Camera in front of the table looking back at the robot, ~48 deg down: the arm enters from the top of the image
 # and hides little of the table (a top-down view would be blocked by the arm). Field of view per task (TaskSpec.fovy).
@@ -164,6 +164,15 @@ class SawyerVisualEnv(gym.Env):
             s += [rng.uniform(lo, hi) for lo, hi in zip(self.puck_lows, self.puck_highs, strict=True)]
             if all(np.linalg.norm(p - s[0]) >= MIN_HAND_PUCK for p in s[1:]):
                 return np.concatenate(s).astype(np.float32)
+
+    def objects_moved(self, states: np.ndarray) -> np.ndarray:
+        """Per state (rows of ``state`` vectors): whether any puck lies more than ``MOVED_DISTANCE`` from its start."""
+        states = np.asarray(states, np.float64).reshape(len(states), -1)
+        if self.n_pucks == 0:
+            return np.zeros(len(states), bool)
+        pucks = states[:, 2:].reshape(len(states), self.n_pucks, 2)
+        starts = np.asarray(self.task_spec.puck_starts, np.float64)[None]
+        return (np.linalg.norm(pucks - starts, axis=-1) > MOVED_DISTANCE).any(axis=1)
 
     def sample_state(self, rng: np.random.Generator) -> np.ndarray:
         """A random reachable state (same distribution as goals), e.g. for held-out goal images."""
