@@ -178,6 +178,7 @@ class _Coverage:
         out = {"coverage_uniform": float(self.moved(self.states[rng.integers(0, n, COVERAGE_SAMPLES)]).mean())}
         if agent.skew is not None:
             out["coverage_skewed"] = float(self.moved(self.states[agent.skew.sample(COVERAGE_SAMPLES, rng)]).mean())
+            out["skew_ess"] = agent.skew.effective_sample_size()
         return out
 
     def save(self) -> None:
