@@ -94,8 +94,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     import json
 
     summary = json.loads(metric.read_text())
+    u = "rad" if summary["metric"] == "angle_distance" else "m"
     print(f"final {summary['metric']} at {summary['final_step']} steps: {summary['final_mean']:.4f} ± "
-          f"{summary['final_std']:.4f} m (random policy {summary['random_policy_mean']:.4f} m)")
+          f"{summary['final_std']:.4f} {u} (random policy {summary['random_policy_mean']:.4f} {u})")
     print(f"report: {report.resolve()}")
     return 0
 
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="explore → VAE → practice with imagined goals → evaluate → report")
-    run.add_argument("--env", default="reacher", help="reacher | pusher | multi_pusher (default: reacher)")
+    run.add_argument("--env", default="reacher", help="reacher | pusher | multi_pusher | door | pickup (default: reacher)")
     run.add_argument("--steps", type=int, help="total env steps, exploration included")
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
     run.add_argument("--relabel", choices=RELABEL_STRATEGIES, help="goal relabeling strategy (default: rig)")
