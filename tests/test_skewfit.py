@@ -217,3 +217,25 @@ def test_optional_clip_bounds_the_weight_ratio():
     w = np.exp(skew_log_weights(log_p, -1.0, clip=5.0))
     assert w.max() / w.min() == pytest.approx(math.exp(10.0))
     assert np.argmax(w) == 0 and w.sum() == pytest.approx(1.0)
+
+
+def test_loop_trains_the_vae_on_the_schedule_and_resumes_with_p_skewed(point_env_factory, monkeypatch, tmp_path):
+    """The in-process loop with goals=skewfit (a shortened schedule): MLE during exploration, skewed training
+    after it, goals from p_skewed, and a resumed run rebuilds p_skewed from its checkpoint."""
+    import rig_core.skewfit as sf
+    from rig_core.loop import run_rig
+
+    monkeypatch.setitem(sf.SCHEDULES, 1, ((100, 50, 5, False), (math.inf, 50, 3, True)))
+    overrides = {"goals": "skewfit", "exploration_steps": 120, "eval_every": 80, "eval_goals": 2, "replay_capacity": 1000,
+                 "td3": {"hidden_sizes": (32, 32), "batch_size": 32, "updates_per_step": 1},
+                 "vae": {"latent_dim": 4}, "skewfit": {"schedule": 1, "goal_source": "skewed", "density_samples": 2}}
+    cfg = default_config("reacher", total_steps=200, **overrides)
+    result = run_rig(cfg, point_env_factory, tmp_path, checkpoint_every=100, show_progress=False)
+    assert result.agent.vae_version == 4  # steps 50 and 100 plain MLE, 150 and 200 on p_skewed; no pre-training
+    assert result.agent.skew is not None and result.agent.skew.alpha == -1.0
+    np.testing.assert_array_equal(result.agent.vae.prior_std.numpy(), 1.0)  # q_φ's own N(0, I)
+    assert [row["step"] for row in result.curve] == [120, 160, 200]
+    resumed = run_rig(default_config("reacher", total_steps=260, **overrides), point_env_factory, tmp_path,
+                      resume=True, show_progress=False)
+    assert resumed.agent.vae_version == 5 and resumed.agent.skew is not None
+    assert [row["step"] for row in resumed.curve] == [120, 160, 200, 240, 260]
