@@ -4,7 +4,8 @@ Loads a `rig run` checkpoint (VAE + replay + the replay's simulator states), est
 under the VAE (App. C.3.1, N latents each), and for each α and clip reports the effective sample size of p_skewed
 (Eq. 9–10) and the share of SIR-drawn states whose object moved from its start (the coverage measure).
 
-    .venv/bin/python benchmarks/bench_skew_weights.py /work/runs/skewfit/analysis/rig_10k --candidates 4096
+    .venv/bin/python benchmarks/bench_skew_weights.py /work/runs/skewfit/analysis/rig_10k --candidates 4096 \
+        --figure benchmarks/results/goals_pusher_10k.png
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10, help="latents per density estimate (thesis: 10)")
     parser.add_argument("--decoder", help="decoder likelihood to use (default: the run's)")
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
+    parser.add_argument("--figure", type=Path, help="also draw the proposed-goals figure (thesis Fig. 13) per clip: "
+                        "FIGURE with _clip<c>.png appended")
     args = parser.parse_args()
     torch.set_num_threads(1)
     config = load_config(args.checkpoint)
@@ -58,6 +61,18 @@ def main() -> None:
             row = {"alpha": alpha, "clip": clip, "ess": dist.effective_sample_size(), "coverage": float(moved[picks].mean())}
             rows.append(row)
             print(f"{alpha:>6} {clip:>6} {row['ess']:>9.1f} {row['coverage']:>9.3f}")
+    if args.figure:
+        import dataclasses
+
+        from rig_core.loop import RunResult
+        from rig_core.report import _goals_figure
+
+        for clip in (0.0, 5.0):
+            cfg = dataclasses.replace(config, skewfit=dataclasses.replace(config.skewfit, log_weight_clip=clip))
+            agent.skew = None  # built for the figure from this config
+            path = args.figure.with_name(f"{args.figure.stem}_clip{clip:g}.png")
+            _goals_figure(RunResult(cfg, [], {}, agent=agent), path)
+            print(f"figure: {path}")
     if args.out:
         args.out.write_text(json.dumps({"checkpoint": str(args.checkpoint), "candidates": len(slots), "rows": rows,
                                         "log_p_std": float(log_p.std()), "uniform_coverage": float(moved.mean())}, indent=2))
