@@ -239,3 +239,26 @@ def test_loop_trains_the_vae_on_the_schedule_and_resumes_with_p_skewed(point_env
                       resume=True, show_progress=False)
     assert resumed.agent.vae_version == 5 and resumed.agent.skew is not None
     assert [row["step"] for row in resumed.curve] == [120, 160, 200, 240, 260]
+    # a run stopped during exploration (where Skew-Fit already trains its VAE) resumes from its checkpoint there
+    made = []
+
+    def stops_at_step_110():
+        env = point_env_factory()
+        if not made:  # the training env (the loop builds it first, then the eval env)
+            step = env.step
+
+            def counted(action):
+                counted.n += 1
+                if counted.n > 110:
+                    raise KeyboardInterrupt
+                return step(action)
+
+            counted.n = 0
+            env.step = counted
+        made.append(env)
+        return env
+
+    with pytest.raises(KeyboardInterrupt):
+        run_rig(cfg, stops_at_step_110, tmp_path / "cut", checkpoint_every=50, show_progress=False)
+    again = run_rig(cfg, point_env_factory, tmp_path / "cut", resume=True, show_progress=False)
+    assert again.agent.vae_version == 4 and [row["step"] for row in again.curve] == [120, 160, 200]

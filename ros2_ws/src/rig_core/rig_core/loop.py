@@ -105,8 +105,8 @@ def run_rig(
                     agent.train_vae_on_replay(config.vae.online_batches, on_batch=online_vae_progress(config.vae.online_batches))
                 if step % config.eval_every == 0 or step == config.total_steps:
                     record_eval()
-                if checkpoint_every and step % checkpoint_every == 0:
-                    checkpoint()
+            if checkpoint_every and step % checkpoint_every == 0 and (not explore_only or config.goals == "skewfit"):
+                checkpoint()  # Skew-Fit trains its VAE during exploration: keep that work too
             bar.update(1)
 
     def online_vae_progress(n_batches: int) -> Callable[[int, dict[str, float]], None]:
