@@ -128,7 +128,8 @@ def _goals_figure(result: RunResult, path: Path) -> None:
     agent, n = result.agent, 10
     uniform, skew = proposed_goal_slots(result, n)
     with torch.no_grad():
-        prior = to_uint8(agent.vae.decode(torch.as_tensor(agent.vae.sample_prior(n, torch.Generator().manual_seed(0)))))
+        z = torch.as_tensor(agent.vae.sample_prior(n, torch.Generator().manual_seed(0)), device=agent.vae.prior_mu.device)
+        prior = to_uint8(agent.vae.decode(z))
     own = "this run's" if agent.skew is not None else "built for this figure,"
     rows = [agent.buffer.frames[uniform], agent.buffer.frames[skew.sample(n, np.random.default_rng(1))], prior]
     labels = ["(a) replay states drawn uniformly: what RIG's VAE and goal prior are fitted to",

@@ -46,7 +46,7 @@ def log_density_is(x: torch.Tensor, encode: Encoder, log_likelihood: LogLikeliho
     evaluated as a log-sum-exp over the N samples. Returns one value per row of `x`.
     """
     mu, logvar = encode(x)
-    eps = torch.randn((n_samples, *mu.shape), generator=generator, dtype=mu.dtype)
+    eps = torch.randn((n_samples, *mu.shape), generator=generator, dtype=mu.dtype).to(mu.device)  # CPU generator
     z = mu + eps * (0.5 * logvar).exp()  # (N, B, D)
     log_prior = _log_normal(z, torch.zeros_like(mu), torch.zeros_like(logvar))
     log_proposal = _log_normal(z, mu, logvar)
@@ -77,11 +77,13 @@ def vae_log_density(vae: ConvVAE, frames: np.ndarray, decoder: str = "bernoulli"
     """log p̂(x) of uint8 frames (N, S, S, 3) under the VAE, N = 10 latents each by default (App. C.3.1, Table 12)."""
     was_training = vae.training
     vae.eval()
+    device = next(vae.parameters()).device  # frames stay uint8 on the CPU; each batch goes to the VAE's device
     log_likelihood = vae_log_likelihood(vae, decoder)
     out = np.empty(len(frames), np.float64)
     for start in range(0, len(frames), batch_size):
-        x = to_tensor(frames[start:start + batch_size])
-        out[start:start + len(x)] = log_density_is(x, vae.encode_tensor, log_likelihood, n_samples, generator).double().numpy()
+        x = to_tensor(frames[start:start + batch_size]).to(device)
+        log_p = log_density_is(x, vae.encode_tensor, log_likelihood, n_samples, generator)
+        out[start:start + len(x)] = log_p.double().cpu().numpy()
     vae.train(was_training)
     return out
 
