@@ -43,6 +43,7 @@ def test_tiny_run_writes_report_and_resumes(tmp_path):
     (["run", "--set", "td3.gamma=2"], "td3.gamma must be in (0, 1)"),
     (["run", "--set", "vae.depth=3"], "unknown config key vae.depth"),
     (["run", "--set", "nonsense"], "--set expects key=value"),
+    (["run", "--env", "pusher", "--goals", "skewfit", "--skew-alpha", "2"], "skewfit.alpha must be in [-10, 0]"),
     (["eval", "--checkpoint", "/nonexistent"], "no checkpoint at /nonexistent"),
 ])
 def test_bad_input_is_one_line_and_nonzero(args, message):

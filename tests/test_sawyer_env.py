@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -13,17 +14,19 @@ from gymnasium.utils.env_checker import check_env
 
 import sawyer_sim
 
+PUCK_ENVS = ("reacher", "pusher", "multi_pusher")  # door and pickup: tests/test_sawyer_door_pickup.py
+
 
 @pytest.fixture(scope="module")
 def envs():
-    made = {name: sawyer_sim.make(name, seed=0) for name in sawyer_sim.ENV_NAMES}
+    made = {name: sawyer_sim.make(name, seed=0) for name in PUCK_ENVS}
     yield made
     for env in made.values():
         env.close()
 
 
 @pytest.mark.filterwarnings("ignore:.*alternative render modes")
-@pytest.mark.parametrize("name", sawyer_sim.ENV_NAMES)
+@pytest.mark.parametrize("name", PUCK_ENVS)
 def test_check_env_and_spaces(envs, name):
     env = envs[name]
     check_env(env.unwrapped, skip_render_check=False)
@@ -171,9 +174,9 @@ def test_image_size_option():
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match="reacher, pusher, multi_pusher"):
-        sawyer_sim.make("door")
-    assert sawyer_sim.ENV_NAMES == ("reacher", "pusher", "multi_pusher")
+    with pytest.raises(ValueError, match="reacher, pusher, multi_pusher, door, pickup"):
+        sawyer_sim.make("walker")
+    assert sawyer_sim.ENV_NAMES == ("reacher", "pusher", "multi_pusher", "door", "pickup")
 
 
 @pytest.mark.parametrize("name", sawyer_sim.ENV_NAMES)
@@ -188,11 +191,10 @@ def test_hidden_out_of_view_geoms_change_no_pixel(name):
         assert hidden.sum() >= 8
         rng = np.random.default_rng(0)
         states = [env.sample_state(rng) for _ in range(12)]
-        for x in (env.hand_low[0], env.hand_high[0]):
-            for y in (env.hand_low[1], env.hand_high[1]):
-                state = env.sample_state(rng)
-                state[:2] = (x, y)
-                states.append(state)
+        for corner in itertools.product(*zip(env.hand_low, env.hand_high, strict=True)):  # the hand box's corners
+            state = env.sample_state(rng)
+            state[: len(corner)] = corner
+            states.append(state)
         fast = [env.render_state(s) for s in states]
         env.model.geom_group[hidden] = 1  # back in the arm's own visible group
         for state, image in zip(states, fast, strict=True):

@@ -18,6 +18,7 @@ from rig_core.images import check_frames
 from rig_core.relabel import relabel_goals
 from rig_core.replay import ImageReplayBuffer
 from rig_core.rewards import compute_reward
+from rig_core.skewfit import SkewedDistribution, skew_replay
 from rig_core.td3 import TD3, Batch
 from rig_core.vae import ConvVAE, train_vae
 
@@ -48,6 +49,7 @@ class RIGAgent:
                                                                device=self.device)
         self.buffer = ImageReplayBuffer(config.replay_capacity, config.image_size, action_dim, d)
         self.vae_version = 0
+        self.skew: SkewedDistribution | None = None  # Skew-Fit's p_skewed over the replay (goals=skewfit)
 
     # ---- perception --------------------------------------------------------------------------
     def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +58,10 @@ class RIGAgent:
         return self.vae.encode(frames)
 
     def sample_goals(self, n: int) -> np.ndarray:
-        """Imagined goals from the VAE prior (RIG §4.1)."""
+        """Imagined goals from the VAE prior (RIG §4.1); with Skew-Fit's goal source "skewed", the latents of
+        replay states drawn from p_skewed (thesis Alg. 10 steps 6 and 15), the prior while there is none."""
+        if self.config.goals == "skewfit" and self.config.skewfit.goal_source == "skewed" and self.skew is not None:
+            return self.buffer.latents[self.skew.sample(n, self.rng)].copy()
         return self.vae.sample_prior(n, self.torch_rng)
 
     def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch: OnBatch | None = None) -> dict[str, float]:
@@ -67,15 +72,40 @@ class RIGAgent:
         stats = train_vae(self.vae, frames, n_batches, self.config.vae.batch_size, self.config.vae.beta,
                           self.vae_optim, self.rng, self.config.vae.decoder, on_batch,
                           beta_warmup=min(self.config.vae.beta_warmup_batches, n_batches // 2))
-        self.vae.fit_prior(self.vae.encode(frames)[0])
+        if self.config.goals == "skewfit":
+            self.vae.reset_prior()  # Skew-Fit's q_φ samples the VAE's own N(0, I) (thesis App. C.3.1, C.3.4)
+        else:
+            self.vae.fit_prior(self.vae.encode(frames)[0])
         self.buffer.reencode(self.vae.encode)
         self.vae_version += 1
         return stats
 
-    def train_vae_on_replay(self, n_batches: int, on_batch: OnBatch | None = None) -> dict[str, float]:
-        """Online VAE training on replay frames (RIG §4.4), then refit the prior and re-encode."""
-        frames = self.buffer.frames[: self.buffer.stored_frame_count()]
-        return self.pretrain_vae(frames, n_batches, on_batch)
+    def train_vae_on_replay(self, n_batches: int, on_batch: OnBatch | None = None, skewed: bool = False) -> dict[str, float]:
+        """Online VAE training on replay frames (RIG §4.4), then refit the prior and re-encode.
+
+        `skewed`: Skew-Fit's step (thesis Alg. 10 steps 25 and 30): build p_skewed under the current VAE and train on
+        states resampled from it (SIR). With goals=skewfit the goal prior stays the VAE's own N(0, I), so prior samples
+        are samples of q_φ (App. C.3.1); fitting it to the data is a RIG pre-training step (Alg. 10 step 3, C.3.4).
+        """
+        buf = self.buffer
+        frames = buf.frames[: buf.stored_frame_count()]
+        if not skewed:
+            return self.pretrain_vae(frames, n_batches, on_batch)
+        skew = self.refresh_skew()
+        stats = train_vae(self.vae, frames, n_batches, self.config.vae.batch_size, self.config.vae.beta, self.vae_optim,
+                          self.rng, self.config.vae.decoder, on_batch, index_sampler=lambda size: skew.sample(size, self.rng))
+        buf.reencode(self.vae.encode)
+        self.vae.reset_prior()
+        self.vae_version += 1
+        return {**stats, "skew/ess": skew.effective_sample_size(), "skew/candidates": float(len(skew.slots))}
+
+    def refresh_skew(self) -> SkewedDistribution:
+        """p_skewed over the replay under the current VAE (thesis Eq. 9–10, Alg. 10 step 25)."""
+        cfg = self.config.skewfit
+        self.skew = skew_replay(self.vae, self.buffer.frames, self.buffer.stored_frame_count(), cfg.alpha,
+                                self.config.vae.decoder, cfg.density_samples, cfg.max_candidates, self.rng, self.torch_rng,
+                                cfg.log_weight_clip)
+        return self.skew
 
     # ---- control -----------------------------------------------------------------------------
     def act(self, latent: np.ndarray, goal: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:

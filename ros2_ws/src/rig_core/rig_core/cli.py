@@ -2,6 +2,7 @@
 
     rig run --env reacher --steps 10000 --seeds 0 1 2 --out runs/reacher
     rig run --env pusher --relabel future --reward log_prob      # ablations
+    rig run --env pusher --goals skewfit --skew-alpha -1          # Skew-Fit goals (thesis ch. 4)
     rig run --resume --out runs/reacher                           # continue from its checkpoints
     rig run --device cuda                                         # train the VAE and TD3 on the first GPU
     rig eval --checkpoint runs/reacher/seed0/checkpoint
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from rig_core.config import RELABEL_STRATEGIES, REWARD_TYPES, RIGConfig, default_config
+from rig_core.config import GOAL_SAMPLERS, RELABEL_STRATEGIES, REWARD_TYPES, RIGConfig, default_config
 from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import ConfigError, RigError
 
@@ -49,12 +50,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {args.config} must hold a mapping")
         data.update(loaded)
-    flags = {"total_steps": args.steps, "relabel": args.relabel, "reward": args.reward,
+    flags = {"total_steps": args.steps, "relabel": args.relabel, "reward": args.reward, "goals": args.goals,
              "exploration_steps": args.exploration_steps, "eval_every": args.eval_every,
              "eval_goals": args.eval_goals, "image_size": args.image_size}
     data.update({k: v for k, v in flags.items() if v is not None})
     if args.online_vae_every is not None:
         data.setdefault("vae", {})["online_every"] = args.online_vae_every
+    if args.skew_alpha is not None:
+        data.setdefault("skewfit", {})["alpha"] = args.skew_alpha
     return parse_set_items(args.set or [], data)
 
 
@@ -94,8 +97,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     import json
 
     summary = json.loads(metric.read_text())
+    u = "rad" if summary["metric"] == "angle_distance" else "m"
     print(f"final {summary['metric']} at {summary['final_step']} steps: {summary['final_mean']:.4f} ± "
-          f"{summary['final_std']:.4f} m (random policy {summary['random_policy_mean']:.4f} m)")
+          f"{summary['final_std']:.4f} {u} (random policy {summary['random_policy_mean']:.4f} {u})")
     print(f"report: {report.resolve()}")
     return 0
 
@@ -121,11 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="explore → VAE → practice with imagined goals → evaluate → report")
-    run.add_argument("--env", default="reacher", help="reacher | pusher | multi_pusher (default: reacher)")
+    run.add_argument("--env", default="reacher", help="reacher | pusher | multi_pusher | door | pickup (default: reacher)")
     run.add_argument("--steps", type=int, help="total env steps, exploration included")
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
     run.add_argument("--relabel", choices=RELABEL_STRATEGIES, help="goal relabeling strategy (default: rig)")
     run.add_argument("--reward", choices=REWARD_TYPES, help="reward (default: latent_distance)")
+    run.add_argument("--goals", choices=GOAL_SAMPLERS, help="goal sampling: prior (RIG, default) or skewfit (thesis ch. 4)")
+    run.add_argument("--skew-alpha", type=float, help="Skew-Fit's α (Eq. 9; default per env, thesis Table 13: -1 pusher)")
     run.add_argument("--online-vae-every", type=int, help="train the VAE online every N env steps (paper: 3000)")
     run.add_argument("--exploration-steps", type=int, help="random-policy steps for VAE pre-training")
     run.add_argument("--eval-every", type=int, help="env steps between evaluations")

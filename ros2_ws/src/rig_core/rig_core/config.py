@@ -10,6 +10,8 @@ from rig_core.errors import ConfigError
 
 RELABEL_STRATEGIES = ("none", "future", "vae", "rig")
 REWARD_TYPES = ("latent_distance", "log_prob", "pixel_mse")
+GOAL_SAMPLERS = ("prior", "skewfit")  # RIG's VAE prior (§4.1) or Skew-Fit (thesis ch. 4)
+SKEW_GOAL_SOURCES = ("skewed", "vae")  # thesis Table 13 "Sample Goals From": p_skewed or q_φ (the skew-fitted VAE)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,18 @@ class VAEConfig:
 
 
 @dataclass(frozen=True)
+class SkewFitConfig:
+    """Skew-Fit (thesis ch. 4) with App. C.3 values: Tables 12–13 and the VAE schedules of C.3.5."""
+
+    alpha: float = -1.0  # skew power α of Eq. 9 (Table 13: −1 pusher and pickup, −1/2 door)
+    density_samples: int = 10  # latents per density estimate (App. C.3.1, Table 12: N = 10)
+    schedule: int = 2  # VAE training schedule 1, 2 or 3 of App. C.3.5 (Table 13: 2 pusher and pickup, 1 door)
+    goal_source: str = "skewed"  # goals for exploration and relabeling (Table 13): "skewed" (p_skewed) or "vae" (q_φ)
+    max_candidates: int = 0  # replay states {s_n} of Eq. 10 per refresh (0: the whole replay, as Alg. 10)
+    log_weight_clip: float = 0.0  # nats around the mean log-weight (0: off, as the thesis; RESULTS.md "Skew-Fit weights")
+
+
+@dataclass(frozen=True)
 class RIGConfig:
     """Everything one RIG run needs. `validate()` gives a one-line error for any bad value."""
 
@@ -66,6 +80,7 @@ class RIGConfig:
     relabel: str = "rig"
     future_fraction: float = 0.5  # mixture coefficient λ (Table 1): future vs VAE-prior goals
     reward: str = "latent_distance"
+    goals: str = "prior"  # goal-sampling step: "prior" (RIG) or "skewfit" (thesis ch. 4)
     replay_capacity: int = 100_000
     eval_every: int = 1_000
     eval_goals: int = 16
@@ -74,6 +89,7 @@ class RIGConfig:
     td3: TD3Config = field(default_factory=TD3Config)
     exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
+    skewfit: SkewFitConfig = field(default_factory=SkewFitConfig)
 
     def validate(self) -> RIGConfig:
         """Raise ConfigError naming the first bad value; return self when all are valid."""
@@ -103,6 +119,16 @@ class RIGConfig:
             (self.vae.beta >= 0, f"vae.beta must be >= 0, got {self.vae.beta}"),
             (self.vae.lr > 0, f"vae.lr must be > 0, got {self.vae.lr}"),
             (self.vae.online_every >= 0, f"vae.online_every must be >= 0, got {self.vae.online_every}"),
+            (self.goals in GOAL_SAMPLERS, f"goals must be one of {GOAL_SAMPLERS}, got {self.goals!r}"),
+            (self.goals != "skewfit" or self.vae.online_every == 0,
+             "goals=skewfit trains the VAE on its own schedule (skewfit.schedule); leave vae.online_every at 0"),
+            (-10.0 <= self.skewfit.alpha <= 0.0, f"skewfit.alpha must be in [-10, 0], got {self.skewfit.alpha}"),
+            (self.skewfit.density_samples >= 1, f"skewfit.density_samples must be >= 1, got {self.skewfit.density_samples}"),
+            (self.skewfit.schedule in (1, 2, 3), f"skewfit.schedule must be 1, 2 or 3, got {self.skewfit.schedule}"),
+            (self.skewfit.goal_source in SKEW_GOAL_SOURCES,
+             f"skewfit.goal_source must be one of {SKEW_GOAL_SOURCES}, got {self.skewfit.goal_source!r}"),
+            (self.skewfit.log_weight_clip >= 0, f"skewfit.log_weight_clip must be >= 0, got {self.skewfit.log_weight_clip}"),
+            (self.skewfit.max_candidates >= 0, f"skewfit.max_candidates must be >= 0, got {self.skewfit.max_candidates}"),
             (self.exploration.ou_sigma >= 0, f"exploration.ou_sigma must be >= 0, got {self.exploration.ou_sigma}"),
         ]
         for ok, message in checks:
@@ -162,21 +188,27 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
-_NESTED: dict[str, type] = {"TD3Config": TD3Config, "ExplorationConfig": ExplorationConfig, "VAEConfig": VAEConfig}
+_NESTED: dict[str, type] = {"TD3Config": TD3Config, "ExplorationConfig": ExplorationConfig, "VAEConfig": VAEConfig,
+                            "SkewFitConfig": SkewFitConfig}
 
 
-# Per-environment defaults: RIG pre-trains the reacher VAE on few images, the pushers on many (§5).
+# Per-environment defaults: RIG pre-trains the reacher VAE on few images, the pushers on many (§5);
+# Skew-Fit's α, VAE schedule and goal source per env from thesis Table 13 (used only with goals=skewfit).
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "reacher": {"exploration_steps": 500, "vae": {"latent_dim": 4, "pretrain_batches": 1000}},
     "pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
-               "vae": {"latent_dim": 16}},
+               "vae": {"latent_dim": 16}, "skewfit": {"alpha": -1.0, "schedule": 2, "goal_source": "vae"}},
     "multi_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
                      "vae": {"latent_dim": 16}},
+    "door": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
+             "vae": {"latent_dim": 16}, "skewfit": {"alpha": -0.5, "schedule": 1, "goal_source": "skewed"}},
+    "pickup": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
+               "vae": {"latent_dim": 16}, "skewfit": {"alpha": -1.0, "schedule": 2, "goal_source": "skewed"}},
 }
 
 
 def default_config(env: str, **overrides: Any) -> RIGConfig:
-    """The paper's defaults for `env`, then `overrides` (nested dicts merge into td3/vae/exploration)."""
+    """The paper's defaults for `env`, then `overrides` (nested dicts merge into td3/vae/exploration/skewfit)."""
     data: dict[str, Any] = {"env": env}
     for source in (ENV_DEFAULTS.get(env, {}), overrides):
         for key, value in source.items():

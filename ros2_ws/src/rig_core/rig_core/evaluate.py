@@ -1,5 +1,6 @@
 """Evaluation on held-out goal images (RIG §5): set the env to a goal, capture its image, encode it,
-run the deterministic policy for one episode, and measure final distances to the goal in metres."""
+run the deterministic policy for one episode, and measure final distances to the goal in metres (the door's
+angle in radians)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DISTANCE_KEYS = ("ee_distance", "puck_distance", "total_distance")
+DISTANCE_KEYS = ("ee_distance", "puck_distance", "angle_distance", "object_distance", "total_distance")
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """The in-process RIG loop (RIG Alg. 1): random exploration → VAE pre-training → practice with
-imagined goals (optionally training the VAE online) → evaluation on held-out goal images."""
+imagined goals (optionally training the VAE online) → evaluation on held-out goal images.
+
+With goals=skewfit (thesis Alg. 10) the VAE trains online from the first steps on Skew-Fit's schedule
+(App. C.3.5) instead of being pre-trained, and goals come from the skewed replay distribution."""
 
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ from rig_core.config import RIGConfig
 from rig_core.evaluate import EvalResult, evaluate, make_goal_set, random_policy
 from rig_core.noise import OUNoise
 from rig_core.progress import Phase, Progress
+from rig_core.skewfit import skew_active, vae_training_due
+
+COVERAGE_SAMPLES = 2000  # replay states drawn per goal-coverage measurement
 
 
 @dataclass
@@ -45,12 +51,16 @@ def plan_phases(config: RIGConfig, step: int, vae_pretrained: bool, episode_step
     evals = sum(1 for s in practice_steps if s % config.eval_every == 0 or s == config.total_steps)
     evals += (0 if vae_pretrained else 2) + 1  # random baseline and first eval after pre-training; final eval
     online = sum(1 for s in practice_steps if s % config.vae.online_every == 0) if config.vae.online_every else 0
+    online_batches = online * config.vae.online_batches
+    if config.goals == "skewfit":  # Skew-Fit trains its VAE on its own schedule from the first step
+        online_batches += sum(due[0] for s in range(step + 1, config.total_steps + 1)
+                              if (due := vae_training_due(config.skewfit.schedule, s)))
     return [
         Phase("exploration", "env steps", config.exploration_steps, min(step, config.exploration_steps)),
         Phase("VAE pre-training", "VAE batches", 0 if vae_pretrained else config.vae.pretrain_batches),
         Phase("practice", "env steps", config.total_steps - config.exploration_steps,
               max(step - config.exploration_steps, 0)),
-        Phase("online VAE", "VAE batches", online * config.vae.online_batches, estimate_from="VAE pre-training"),
+        Phase("online VAE", "VAE batches", online_batches, estimate_from="VAE pre-training"),
         Phase("evaluation", "eval episodes", evals * config.eval_goals, estimate_from="exploration",
               estimate_factor=1 / episode_steps if episode_steps else 0.0),
     ]
@@ -77,6 +87,11 @@ def run_rig(
         progress_state = load_checkpoint(agent, checkpoint_dir)
     step = int(progress_state["step"])
     curve: list[dict[str, float]] = list(progress_state["curve"])
+    coverage = _Coverage(env, config.replay_capacity, checkpoint_dir)
+    if resume and checkpoint_dir is not None:
+        coverage.load()
+        if config.goals == "skewfit" and skew_active(config.skewfit.schedule, step) and len(agent.buffer):
+            agent.refresh_skew()
     noise = OUNoise(agent.action_dim, config.exploration.ou_theta, config.exploration.ou_sigma, agent.rng)
     episode_steps = getattr(eval_env.unwrapped, "max_episode_steps", None)
     bar = Progress(plan_phases(config, step, agent.vae_version > 0, episode_steps),
@@ -87,6 +102,7 @@ def run_rig(
         if checkpoint_dir is not None:
             save_checkpoint(agent, checkpoint_dir, {"step": step, "curve": curve,
                                                     "random_baseline": random_baseline})
+            coverage.save()
 
     def run_episode(explore_only: bool) -> None:
         """One episode; during exploration actions are pure OU noise and nothing is trained."""
@@ -94,6 +110,7 @@ def run_rig(
         obs, _ = env.reset(seed=config.seed if step == 0 else None)
         z, logvar = agent.encode(obs["image"])
         agent.buffer.start_episode(obs["image"], z[0], logvar[0])
+        coverage.record(agent.buffer, obs["state"])
         goal = agent.sample_goals(1)[0]
         noise.reset()
         done = False
@@ -102,8 +119,13 @@ def run_rig(
             obs, _, terminated, truncated, _ = env.step(action)
             z, logvar = agent.encode(obs["image"])
             agent.buffer.add_step(action, goal, obs["image"], z[0], logvar[0])
+            coverage.record(agent.buffer, obs["state"])
             step += 1
             done = terminated or truncated
+            if config.goals == "skewfit" and (due := vae_training_due(config.skewfit.schedule, step)):
+                n_batches, skewed = due  # Skew-Fit's online VAE cadence (App. C.3.5), exploration included
+                with bar.phase("online VAE"):
+                    agent.train_vae_on_replay(n_batches, on_batch=lambda _i, _s: bar.advance(), skewed=skewed)
             if not explore_only:
                 if len(agent.buffer) >= config.td3.batch_size:
                     agent.train(config.td3.updates_per_step)
@@ -112,8 +134,8 @@ def run_rig(
                         agent.train_vae_on_replay(config.vae.online_batches, on_batch=lambda _i, _s: bar.advance())
                 if step % config.eval_every == 0 or step == config.total_steps:
                     record_eval()
-                if checkpoint_every and step % checkpoint_every == 0:
-                    checkpoint()
+            if checkpoint_every and step % checkpoint_every == 0 and (not explore_only or config.goals == "skewfit"):
+                checkpoint()  # Skew-Fit trains its VAE during exploration: keep that work too
             bar.advance()
 
     def evaluate_policy(policy: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> EvalResult:
@@ -122,7 +144,7 @@ def run_rig(
 
     def record_eval() -> EvalResult:
         result = evaluate_policy(agent.act)
-        curve.append({"step": step, **result.final})
+        curve.append({"step": step, **result.final, **coverage.measure(agent)})
         distances = " ".join(f"{k}={v:.3f}" for k, v in result.final.items())
         bar.note(f"evaluation at step {step}: {distances}")
         bar.status = "last eval " + distances
@@ -136,11 +158,12 @@ def run_rig(
             run_episode(explore_only=True)
     timings["exploration_s"] = time.monotonic() - t0
     t0 = time.monotonic()
-    if agent.vae_version == 0:  # 2. VAE pre-training on the exploration frames
-        bar.start("VAE pre-training")
-        agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], config.vae.pretrain_batches,
-                           on_batch=lambda _i, stats: bar.advance(1, f"loss {stats['vae/loss']:.1f}"))
-        random_baseline = evaluate_policy(random_policy(config.seed)).final
+    if not random_baseline:  # 2. VAE pre-training on the exploration frames (Skew-Fit: already trained online)
+        if agent.vae_version == 0:
+            bar.start("VAE pre-training")
+            agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], config.vae.pretrain_batches,
+                               on_batch=lambda _i, stats: bar.advance(1, f"loss {stats['vae/loss']:.1f}"))
+        random_baseline = evaluate_policy(random_policy(config.seed, agent.action_dim)).final
         bar.note("random policy: " + " ".join(f"{k}={v:.3f}" for k, v in random_baseline.items()))
         record_eval()
         checkpoint()
@@ -160,3 +183,45 @@ def run_rig(
     env.close()
     eval_env.close()
     return RunResult(config, curve, random_baseline, final_eval, goals.images, timings, agent)
+
+
+class _Coverage:
+    """Ground-truth states of the replay frames (sim only, for measuring), and goal coverage from them.
+
+    Coverage is the share of replay states proposed as goals whose object moved from its start
+    (`env.objects_moved`): states drawn uniformly (what RIG's VAE and prior are fitted to) and, with Skew-Fit,
+    drawn from p_skewed by SIR. Envs without objects record nothing.
+    """
+
+    def __init__(self, env: Any, capacity: int, checkpoint_dir: str | Path | None) -> None:
+        self.moved = getattr(env.unwrapped, "objects_moved", None)
+        dim = int(env.observation_space["state"].shape[0])
+        self.states = np.zeros((capacity, dim), np.float32) if self.moved is not None else None
+        self.path = Path(checkpoint_dir) / "states.npy" if checkpoint_dir is not None else None
+
+    def record(self, buffer: Any, state: np.ndarray) -> None:
+        if self.states is not None:
+            self.states[int(buffer.slot(buffer.total_frames - 1))] = state
+
+    def measure(self, agent: RIGAgent) -> dict[str, float]:
+        n = agent.buffer.stored_frame_count()
+        if self.states is None or n == 0:
+            return {}
+        rng = np.random.default_rng(agent.buffer.total_frames)  # its own stream: measuring changes no run
+        out = {"coverage_uniform": float(self.moved(self.states[rng.integers(0, n, COVERAGE_SAMPLES)]).mean())}
+        if agent.skew is not None:
+            out["coverage_skewed"] = float(self.moved(self.states[agent.skew.sample(COVERAGE_SAMPLES, rng)]).mean())
+            out["skew_ess"] = agent.skew.effective_sample_size()
+        return out
+
+    def save(self) -> None:
+        if self.states is not None and self.path is not None:
+            tmp = self.path.with_suffix(".tmp.npy")
+            np.save(tmp, self.states, allow_pickle=False)
+            tmp.replace(self.path)
+
+    def load(self) -> None:
+        if self.states is not None and self.path is not None and self.path.is_file():
+            saved = np.load(self.path, allow_pickle=False)
+            if saved.shape == self.states.shape:
+                self.states[:] = saved

@@ -1,4 +1,5 @@
-"""HTML report with PNG figures: learning curve, VAE reconstructions and prior samples, rollout strips."""
+"""HTML report with PNG figures: learning curve, VAE reconstructions and prior samples, rollout strips, and the
+proposed goals: plain prior vs Skew-Fit's skewed replay distribution (thesis Fig. 13) and goal coverage."""
 
 from __future__ import annotations
 
@@ -15,12 +16,19 @@ import torch
 
 from rig_core.images import to_tensor, to_uint8
 from rig_core.loop import RunResult
+from rig_core.skewfit import SkewedDistribution, skew_replay
 
-METRIC_FOR_ENV = {"reacher": "ee_distance", "pusher": "puck_distance", "multi_pusher": "puck_distance"}
+METRIC_FOR_ENV = {"reacher": "ee_distance", "pusher": "puck_distance", "multi_pusher": "puck_distance",
+                  "door": "angle_distance", "pickup": "object_distance"}
+CURVE_METRICS = ("ee_distance", "puck_distance", "angle_distance", "object_distance")
 
 
 def primary_metric(env: str) -> str:
     return METRIC_FOR_ENV.get(env, "total_distance")
+
+
+def unit(metric: str) -> str:
+    return "rad" if metric == "angle_distance" else "m"
 
 
 def curve_table(results: list[RunResult], metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -30,13 +38,19 @@ def curve_table(results: list[RunResult], metric: str) -> tuple[np.ndarray, np.n
     return np.array(steps), values.mean(0), values.std(0)
 
 
-def draw_curve(ax, steps, mean: np.ndarray, std: np.ndarray, random_policy: float, metric: str, label: str) -> None:
-    """Final distance vs env steps, mean ± std band, and the random policy's level, on `ax`."""
-    ax.plot(steps, mean, color="tab:red", label=label)
-    ax.fill_between(steps, mean - std, mean + std, color="tab:red", alpha=0.2)
-    ax.axhline(random_policy, color="gray", ls="--", label="random policy")
+def method_label(config) -> str:
+    return "RIG + Skew-Fit" if config.goals == "skewfit" else "RIG"
+
+
+def draw_curve(ax, steps, mean: np.ndarray, std: np.ndarray, random_policy: float | None, metric: str, label: str,
+               color: str = "tab:red") -> None:
+    """Final distance vs env steps, mean ± std band, and the random policy's level (unless None), on `ax`."""
+    ax.plot(steps, mean, color=color, label=label)
+    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2)
+    if random_policy is not None:
+        ax.axhline(random_policy, color="gray", ls="--", label="random policy")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel(f"final {metric.replace('_', ' ')} (m)")
+    ax.set_ylabel(f"final {metric.replace('_', ' ')} ({unit(metric)})")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -44,12 +58,13 @@ def draw_curve(ax, steps, mean: np.ndarray, std: np.ndarray, random_policy: floa
 
 def _plot_curves(results: list[RunResult], path: Path) -> None:
     env = results[0].config.env
-    metrics = [m for m in ("ee_distance", "puck_distance") if m in results[0].curve[0]]
+    metrics = [m for m in CURVE_METRICS if m in results[0].curve[0]]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         steps, mean, std = curve_table(results, metric)
         baseline = float(np.mean([r.random_baseline[metric] for r in results if metric in r.random_baseline]))
-        draw_curve(ax, steps, mean, std, baseline, metric, f"RIG ({len(results)} seed{'s' * (len(results) > 1)})")
+        draw_curve(ax, steps, mean, std, baseline, metric,
+                   f"{method_label(results[0].config)} ({len(results)} seed{'s' * (len(results) > 1)})")
     fig.suptitle(f"Visual {env}: final distance to held-out goal images")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -94,6 +109,59 @@ def _vae_figure(result: RunResult, path: Path) -> None:
                 path, "β-VAE")
 
 
+def proposed_goal_slots(result: RunResult, n: int, seed: int = 0) -> tuple[np.ndarray, SkewedDistribution]:
+    """Replay slots drawn uniformly and p_skewed (the run's own, or one built now with its VAE for a RIG run)."""
+    agent, cfg = result.agent, result.config
+    buf = agent.buffer
+    rng = np.random.default_rng(seed)
+    uniform = rng.integers(0, buf.stored_frame_count(), n)
+    skew = agent.skew
+    if skew is None:  # a RIG run: what Skew-Fit would propose from the same replay (Eq. 9–10, α of the config)
+        skew = skew_replay(agent.vae, buf.frames, buf.stored_frame_count(), cfg.skewfit.alpha, cfg.vae.decoder,
+                           cfg.skewfit.density_samples, 512, rng, torch.Generator().manual_seed(seed),
+                           cfg.skewfit.log_weight_clip)
+    return uniform, skew
+
+
+def _goals_figure(result: RunResult, path: Path) -> None:
+    """Thesis Fig. 13 / Fig. 70: proposed goals under uniform replay sampling, under p_skewed, and from the prior."""
+    agent, n = result.agent, 10
+    uniform, skew = proposed_goal_slots(result, n)
+    with torch.no_grad():
+        z = torch.as_tensor(agent.vae.sample_prior(n, torch.Generator().manual_seed(0)), device=agent.vae.prior_mu.device)
+        prior = to_uint8(agent.vae.decode(z))
+    own = "this run's" if agent.skew is not None else "built for this figure,"
+    rows = [agent.buffer.frames[uniform], agent.buffer.frames[skew.sample(n, np.random.default_rng(1))], prior]
+    labels = ["(a) replay states drawn uniformly: what RIG's VAE and goal prior are fitted to",
+              f"(b) replay states drawn from p_skewed ({own} α = {skew.alpha:g}, SIR, ESS {skew.effective_sample_size():.1f}"
+              f" of {len(skew.slots)})", "(c) decoded samples of the goal prior (imagined goals)"]
+    _image_grid(rows, labels, path, f"Proposed goals ({method_label(result.config)}; thesis Fig. 13)")
+
+
+def _coverage_figure(results: list[RunResult], path: Path) -> bool:
+    """Share of proposed replay goals whose object moved from its start, over training (False: nothing to plot)."""
+    keys = [k for k in ("coverage_uniform", "coverage_skewed") if any(k in row for r in results for row in r.curve)]
+    if not keys:
+        return False
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for key, color, label in (("coverage_uniform", "tab:gray", "uniform replay states (RIG's VAE data)"),
+                              ("coverage_skewed", "tab:blue", "p_skewed replay states (Skew-Fit's VAE data and goals)")):
+        for r in results:
+            rows = [row for row in r.curve if key in row]
+            if rows:
+                ax.plot([row["step"] for row in rows], [row[key] for row in rows], color=color, marker=".",
+                        label=f"{label}, seed {r.config.seed}")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("share with the object moved")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def _strips_figure(result: RunResult, path: Path) -> None:
     strips = result.final_eval.strips
     rows = [np.concatenate([s["goal"][None], s["frames"]]) for s in strips]
@@ -113,6 +181,8 @@ def write_report(results: list[RunResult], out_dir: str | Path, command: str = "
     _plot_curves(results, out / "curve.png")
     _vae_figure(results[0], out / "vae.png")
     _strips_figure(results[0], out / "rollouts.png")
+    _goals_figure(results[0], out / "goals.png")
+    coverage = _coverage_figure(results, out / "coverage.png")
     steps, mean, std = curve_table(results, metric)
     summary = {
         "env": cfg.env, "metric": metric, "seeds": [r.config.seed for r in results], "command": command,
@@ -128,17 +198,23 @@ def write_report(results: list[RunResult], out_dir: str | Path, command: str = "
         f"<tr><td>{r.config.seed}</td>" + "".join(f"<td>{r.timings.get(k, 0):.1f}</td>" for k in
                                                    ("exploration_s", "vae_pretrain_s", "practice_s", "wall_clock_s"))
         + "</tr>" for r in results)
+    coverage_html = ("<h2>Goal coverage over training</h2><p>Share of replay states proposed as goals whose object lies "
+                     "more than 5 cm (door: 0.1 rad) from its start, measured on their simulator states.</p>"
+                     '<img src="coverage.png">')
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>RIG report: {html.escape(cfg.env)}</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}} td,th{{padding:2px 10px;text-align:right}}
 pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
-<h1>RIG on Visual {html.escape(cfg.env)}</h1>
+<h1>{method_label(cfg)} on Visual {html.escape(cfg.env)}</h1>
 <p>Final {metric.replace('_', ' ')} to held-out goal images at {int(steps[-1])} env steps:
-<b>{mean[-1]:.4f} ± {std[-1]:.4f} m</b> over seeds {summary['seeds']} (random policy: {summary['random_policy_mean']:.4f} m).</p>
+<b>{mean[-1]:.4f} ± {std[-1]:.4f} {unit(metric)}</b> over seeds {summary['seeds']}
+(random policy: {summary['random_policy_mean']:.4f} {unit(metric)}).</p>
 <p><code>{html.escape(command)}</code></p>
 <h2>Final distance to goal vs environment steps</h2><img src="curve.png">
-<table><tr><th>env steps</th><th>mean (m)</th><th>std (m)</th></tr>{rows}</table>
+<table><tr><th>env steps</th><th>mean ({unit(metric)})</th><th>std ({unit(metric)})</th></tr>{rows}</table>
 <h2>VAE: reconstructions and imagined goals</h2><img src="vae.png">
 <h2>Rollouts (seed {results[0].config.seed})</h2><img src="rollouts.png">
+<h2>Proposed goals: plain prior vs skewed distribution (seed {results[0].config.seed})</h2><img src="goals.png">
+{coverage_html if coverage else ""}
 <h2>Wall-clock (s)</h2><table><tr><th>seed</th><th>exploration</th><th>VAE pre-training</th><th>practice</th>
 <th>total</th></tr>{timing_rows}</table>
 <h2>Hyper-parameters</h2><pre>{html.escape(json.dumps(cfg.to_dict(), indent=2))}</pre>

@@ -126,6 +126,11 @@ class ConvVAE(nn.Module):
         self.prior_mu.copy_(torch.as_tensor(latents.mean(0)))
         self.prior_std.copy_(torch.as_tensor(latents.std(0) + 1e-6))
 
+    def reset_prior(self) -> None:
+        """The VAE's own prior N(0, I) as goal prior (Skew-Fit's q_φ, thesis App. C.3.1)."""
+        self.prior_mu.zero_()
+        self.prior_std.fill_(1.0)
+
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> np.ndarray:
         """Imagined goals: n latents from the fitted prior, drawn on the CPU (`generator` is a CPU generator,
         so a seed gives the same goals on every device)."""
@@ -145,8 +150,10 @@ def train_vae(
     decoder: str = "bernoulli",
     on_batch: Callable[[int, dict[str, float]], None] | None = None,
     beta_warmup: int = 0,
+    index_sampler: Callable[[int], np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Train on uniformly sampled minibatches of uint8 frames; return the last batch's losses.
+    """Train on minibatches of uint8 frames, sampled uniformly or by `index_sampler(n)` → n row indices of
+    `frames` (Skew-Fit's SIR); return the last batch's losses.
 
     With `beta_warmup` > 0, β rises linearly from 0 over that many batches (KL annealing), which
     keeps the posterior from collapsing onto the prior before the decoder uses the latent.
@@ -157,7 +164,8 @@ def train_vae(
     vae.train()
     stats: dict[str, float] = {}
     for i in range(n_batches):
-        idx = rng.integers(0, len(frames), size=min(batch_size, len(frames)))
+        size = min(batch_size, len(frames))
+        idx = index_sampler(size) if index_sampler is not None else rng.integers(0, len(frames), size=size)
         batch_beta = beta * min(1.0, i / beta_warmup) if beta_warmup > 0 else beta
         loss, stats = vae.loss(to_tensor(frames[idx], device), batch_beta, decoder)
         optimizer.zero_grad(set_to_none=True)

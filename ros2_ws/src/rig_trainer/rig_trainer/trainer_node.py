@@ -33,6 +33,7 @@ from rig_core.config import default_config
 from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import RigError
 from rig_core.experience_stream import EpisodeAssembler
+from rig_core.skewfit import skew_active, vae_training_due
 from rig_interfaces.msg import ExperienceStep, Weights
 from rig_runtime.node_runner import run_node
 from rig_runtime.params import declare_parameters
@@ -70,6 +71,8 @@ class TrainerNode(Node):
             "seed": (0, "seed", (0, 2**31 - 1)),
             "init_checkpoint": ("", "offline_train output to fine-tune from ('' = none; rig_trainer.finetune)", None),
             "demo_bags": ("", "comma-separated bags whose steps go into the replay, demos flagged", None),
+            "goals": ("prior", "goal sampling for relabeling and VAE training: prior (RIG) or skewfit (thesis ch. 4)", None),
+            "skew_alpha": (1.0, "Skew-Fit's α (Eq. 9); 1 = the env's default (thesis Table 13)", (-10.0, 1.0)),
         })
         p = self.p
         try:
@@ -87,6 +90,9 @@ class TrainerNode(Node):
         if p.updates_per_step >= 0:
             overrides.setdefault("td3", {})["updates_per_step"] = round(p.updates_per_step)
         overrides.setdefault("seed", p.seed)
+        overrides.setdefault("goals", p.goals)
+        if p.skew_alpha <= 0:
+            overrides.setdefault("skewfit", {})["alpha"] = p.skew_alpha
         if p.init_checkpoint:  # relabel as offline training did: imagined goals undid it (benchmarks/RESULTS.md)
             overrides.setdefault("relabel", "future")
         try:
@@ -99,6 +105,7 @@ class TrainerNode(Node):
         self.agent = RIGAgent(self.config, device=self.device)
         self.assembler = EpisodeAssembler(self.agent.buffer)
         self.version, self.grad_steps, self.steps_at_pretrain = 0, 0, 0
+        self.schedule_checked = 0  # env steps already checked against Skew-Fit's VAE schedule
         self.published_at, self.idle_at = (-1, -1), -1  # (grad steps, VAE version) of the last weights; env steps
         self.checkpoint_dir = Path(p.checkpoint_dir) if p.checkpoint_dir else None
         if self.checkpoint_dir is not None and (self.checkpoint_dir / MODEL_FILE).is_file():
@@ -124,13 +131,17 @@ class TrainerNode(Node):
         self.version = int(progress.get("version", 0))
         self.grad_steps = int(progress.get("grad_steps", 0))
         self.steps_at_pretrain = int(progress.get("steps_at_pretrain", 0))
+        self.schedule_checked = int(progress.get("schedule_checked", self.agent.buffer.env_steps))
+        if self.config.goals == "skewfit" and skew_active(self.config.skewfit.schedule, self.schedule_checked):
+            self.agent.refresh_skew()
         self.get_logger().info(f"resumed from {self.checkpoint_dir}: {len(self.agent.buffer)} transitions, "
                                f"{self.grad_steps} gradient steps, weights version {self.version}")
 
     def save(self) -> None:
         if self.checkpoint_dir is None:
             return
-        progress = {"version": self.version, "grad_steps": self.grad_steps, "steps_at_pretrain": self.steps_at_pretrain}
+        progress = {"version": self.version, "grad_steps": self.grad_steps, "steps_at_pretrain": self.steps_at_pretrain,
+                    "schedule_checked": self.schedule_checked}
         save_checkpoint(self.agent, self.checkpoint_dir, progress)
         print(f"checkpoint: {len(self.agent.buffer)} transitions, {self.grad_steps} gradient steps")
 
@@ -190,8 +201,11 @@ class TrainerNode(Node):
                                             on_batch=self._check_stop)
                     self.steps_at_pretrain = buf.env_steps
                     self.publish_weights()
+                if cfg.goals == "skewfit":
+                    self.skewfit_vae_step()
                 budget = int(cfg.td3.updates_per_step * (buf.env_steps - self.steps_at_pretrain)) - self.grad_steps
-                if self.agent.vae_version > 0 and len(buf) >= cfg.td3.batch_size and budget > 0:
+                rl_started = cfg.goals != "skewfit" or self.steps_at_pretrain > 0
+                if self.agent.vae_version > 0 and rl_started and len(buf) >= cfg.td3.batch_size and budget > 0:
                     n = min(budget, 10)
                     self.agent.train(n)
                     before, self.grad_steps = self.grad_steps, self.grad_steps + n
@@ -211,6 +225,22 @@ class TrainerNode(Node):
                     last_checkpoint = time.monotonic()
         except (_Stop, RCLError):
             pass  # shutting down
+
+    def skewfit_vae_step(self) -> None:
+        """Skew-Fit's online VAE training when the received steps pass a point of its schedule (thesis App. C.3.5).
+
+        RL starts after `exploration_steps`, as the thesis delays it (App. C.3.3); the VAE is trained from the start."""
+        buf, cfg = self.agent.buffer, self.config
+        due = None
+        for step in range(self.schedule_checked + 1, buf.env_steps + 1):
+            due = vae_training_due(cfg.skewfit.schedule, step) or due
+        self.schedule_checked = buf.env_steps
+        if due is not None:
+            n_batches, skewed = due
+            self.agent.train_vae_on_replay(n_batches, on_batch=self._check_stop, skewed=skewed)
+            self.publish_weights()
+        if self.steps_at_pretrain == 0 and buf.env_steps >= cfg.exploration_steps and self.agent.vae_version > 0:
+            self.steps_at_pretrain = buf.env_steps  # the TD3 update budget counts from here
 
     def _check_stop(self, *_: object) -> None:
         if self.stop.is_set():

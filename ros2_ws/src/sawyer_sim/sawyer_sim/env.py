@@ -22,7 +22,7 @@ from gymnasium.utils import seeding
 
 from sawyer_sim import model as scene
 from sawyer_sim.ik import HAND_QUAT, HandIK
-from sawyer_sim.tasks import HAND_Z, MAX_STEP, MIN_HAND_PUCK, TASKS
+from sawyer_sim.tasks import HAND_Z, MAX_STEP, MIN_HAND_PUCK, MOVED_DISTANCE, TASKS
 
 # Camera in front of the table looking back at the robot, ~48 deg down: the arm enters from the top of the image
 # and hides little of the table (a top-down view would be blocked by the arm). Field of view per task (TaskSpec.fovy).
@@ -38,9 +38,9 @@ OUT_OF_VIEW_BODIES = ("pedestal_feet", "torso", "head", "right_l0", "right_l1", 
 HIDDEN_GROUP = 5  # not rendered by MuJoCo's default scene options (groups 0-2 are)
 
 
-def hide_out_of_view(model: mujoco.MjModel) -> int:
-    """Move the geoms of OUT_OF_VIEW_BODIES to HIDDEN_GROUP; returns how many."""
-    ids = {mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name) for name in OUT_OF_VIEW_BODIES} - {-1}
+def hide_out_of_view(model: mujoco.MjModel, bodies: tuple[str, ...] = OUT_OF_VIEW_BODIES) -> int:
+    """Move the geoms of ``bodies`` (default OUT_OF_VIEW_BODIES) to HIDDEN_GROUP; returns how many."""
+    ids = {mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name) for name in bodies} - {-1}
     geoms = [g for g in range(model.ngeom) if model.geom_bodyid[g] in ids]
     model.geom_group[geoms] = HIDDEN_GROUP
     return len(geoms)
@@ -63,13 +63,13 @@ class SawyerVisualEnv(gym.Env):
         render_mode: str | None = "rgb_array",
         seed: int | None = None,
     ) -> None:
-        if task not in TASKS:
-            raise ValueError(f"unknown env {task!r}; valid names: {', '.join(TASKS)}")
+        if task not in self.tasks:
+            raise ValueError(f"unknown env {task!r}; valid names: {', '.join(self.tasks)}")
         if image_size < 8:
             raise ValueError(f"image_size must be >= 8, got {image_size}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.task_spec = spec = TASKS[task]
+        self.task_spec = spec = self.tasks[task]
         self.task, self.image_size, self.frame_skip, self.render_mode = task, int(image_size), int(frame_skip), render_mode
         self.max_episode_steps = int(max_episode_steps or spec.max_episode_steps)
         self.max_step = MAX_STEP
@@ -79,32 +79,29 @@ class SawyerVisualEnv(gym.Env):
         self.puck_high = self.puck_highs.max(axis=0) if spec.n_pucks else None
         self.n_pucks = spec.n_pucks
 
-        xml = scene.build_xml(
-            list(spec.puck_starts), timestep=timestep, keep=mesh_keep, offsize=max(64, self.image_size), fovy=spec.fovy, **CAMERA
-        )
-        self.model = scene.load_model(xml)
+        self.model = scene.load_model(self._scene_xml(timestep, mesh_keep))
         if hide_unseen:
-            hide_out_of_view(self.model)
+            hide_out_of_view(self.model, self.out_of_view)
         self.data = mujoco.MjData(self.model)
-        body = lambda n: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, n)  # noqa: E731
-        self._hand = body("hand")
-        self._puck_adr = [int(self.model.jnt_qposadr[self.model.body_jntadr[body(f"puck{i}")]]) for i in range(self.n_pucks)]
+        self._hand = self._body("hand")
+        self._puck_adr = [int(self.model.jnt_qposadr[self.model.body_jntadr[self._body(f"puck{i}")]])
+                          for i in range(self.n_pucks)]
         self._ik = HandIK(self.model, self.data, self._hand)
+        self._bind_objects()
         mujoco.mj_forward(self.model, self.data)  # camera and light poses (static) for render_state before reset
         self._renderer = mujoco.Renderer(self.model, self.image_size, self.image_size)
         self._frame = np.zeros((self.image_size, self.image_size, 3), np.uint8)
         self._state_spec = mujoco.mjtState.mjSTATE_INTEGRATION
         self._saved = np.zeros(mujoco.mj_stateSize(self.model, self._state_spec))
 
-        dim = 2 + 2 * self.n_pucks
-        low = np.tile(np.array(TABLE_LOW, np.float32), dim // 2)
-        high = np.tile(np.array(TABLE_HIGH, np.float32), dim // 2)
+        low, high = self._state_bounds()
+        dim = len(low)
         img = spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
         vec = spaces.Box(low, high, (dim,), np.float32)
         self.observation_space = spaces.Dict({"image": img, "state": vec, "goal_image": img, "goal_state": vec})
-        self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (self.action_dim,), np.float32)
 
-        self._target = np.array([*spec.hand_start, HAND_Z])
+        self._target = self._start_target()
         self._goal = np.zeros(dim, np.float32)
         self._goal_image = np.zeros_like(self._frame)
         self._steps = 0
@@ -118,29 +115,24 @@ class SawyerVisualEnv(gym.Env):
         goal = self.sample_goal_state(self.np_random) if goal is None else self._check_state(goal, "goal_state")
         self._goal[:] = goal
         self._goal_image[:] = self.render_state(self._goal)
-        mujoco.mj_resetData(self.model, self.data)
-        start = np.array([*self.task_spec.hand_start, *np.ravel(self.task_spec.puck_starts)])
-        self._pose(start)
-        self._target[:2] = start[:2]
-        self.data.mocap_pos[0] = self._target
-        mujoco.mj_forward(self.model, self.data)
+        if self._full_reset(seed, options):
+            mujoco.mj_resetData(self.model, self.data)
+            self._pose(self._start_state())
+            self._target[:] = self._start_target()
+            self._move_mocap(self._target)
+            mujoco.mj_forward(self.model, self.data)
         self._steps = 0
         obs = self._obs()
         return obs, self._info(obs["state"])
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         a = np.asarray(action, dtype=np.float64)
-        if a.shape != (2,):
-            raise ValueError(f"action must have shape (2,), got {a.shape}")
+        if a.shape != (self.action_dim,):
+            raise ValueError(f"action must have shape ({self.action_dim},), got {a.shape}")
         if not np.isfinite(a).all():
             raise ValueError(f"action must be finite (no NaN/inf), got {a.tolist()}")
         np.clip(a, -1.0, 1.0, out=a)
-        start = self._target[:2].copy()
-        self._target[:2] = np.clip(start + a * self.max_step, self.hand_low, self.hand_high)
-        # Move the mocap along a straight line over the control period (a jump would fling the hand and pucks).
-        for k in range(1, self.frame_skip + 1):
-            self.data.mocap_pos[0, :2] = start + (self._target[:2] - start) * (k / self.frame_skip)
-            mujoco.mj_step(self.model, self.data)
+        self._apply_action(a)
         mujoco.mj_kinematics(self.model, self.data)
         self._steps += 1
         obs = self._obs()
@@ -165,6 +157,15 @@ class SawyerVisualEnv(gym.Env):
             if all(np.linalg.norm(p - s[0]) >= MIN_HAND_PUCK for p in s[1:]):
                 return np.concatenate(s).astype(np.float32)
 
+    def objects_moved(self, states: np.ndarray) -> np.ndarray:
+        """Per state (rows of ``state`` vectors): whether any puck lies more than ``MOVED_DISTANCE`` from its start."""
+        states = np.asarray(states, np.float64).reshape(len(states), -1)
+        if self.n_pucks == 0:
+            return np.zeros(len(states), bool)
+        pucks = states[:, 2:].reshape(len(states), self.n_pucks, 2)
+        starts = np.asarray(self.task_spec.puck_starts, np.float64)[None]
+        return (np.linalg.norm(pucks - starts, axis=-1) > MOVED_DISTANCE).any(axis=1)
+
     def sample_state(self, rng: np.random.Generator) -> np.ndarray:
         """A random reachable state (same distribution as goals), e.g. for held-out goal images."""
         return self.sample_goal_state(rng)
@@ -182,7 +183,49 @@ class SawyerVisualEnv(gym.Env):
         mujoco.mj_setState(self.model, self.data, self._saved, self._state_spec)  # undo forward's warm-start update
         return image
 
+    # ----- hooks the door and pickup envs override -----
+    tasks: dict = TASKS  # task name -> spec, per env class
+    action_dim = 2
+    out_of_view: tuple[str, ...] = OUT_OF_VIEW_BODIES  # bodies this env's camera never sees
+
+    def _scene_xml(self, timestep: float, mesh_keep: float | None) -> str:
+        spec = self.task_spec
+        return scene.build_xml(list(spec.puck_starts), timestep=timestep, keep=mesh_keep, offsize=max(64, self.image_size),
+                               fovy=spec.fovy, **CAMERA)
+
+    def _bind_objects(self) -> None:
+        """Look up the ids of task objects in the compiled model (pucks are bound in __init__)."""
+
+    def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        dim = 2 + 2 * self.n_pucks
+        return np.tile(np.array(TABLE_LOW, np.float32), dim // 2), np.tile(np.array(TABLE_HIGH, np.float32), dim // 2)
+
+    def _start_state(self) -> np.ndarray:
+        return np.array([*self.task_spec.hand_start, *np.ravel(self.task_spec.puck_starts)])
+
+    def _start_target(self) -> np.ndarray:
+        return np.array([*self.task_spec.hand_start, HAND_Z])
+
+    def _full_reset(self, seed: int | None, options: dict[str, Any] | None) -> bool:
+        """Whether reset() restores the start state (always, except for the door: App. C.4's reset-free episodes)."""
+        return True
+
+    def _move_mocap(self, target: np.ndarray) -> None:
+        self.data.mocap_pos[0] = target
+
+    def _apply_action(self, a: np.ndarray) -> None:
+        """Hand target += a · MAX_STEP in xy (clipped to the rectangle), reached over frame_skip physics steps."""
+        start = self._target[:2].copy()
+        self._target[:2] = np.clip(start + a * self.max_step, self.hand_low, self.hand_high)
+        # Move the mocap along a straight line over the control period (a jump would fling the hand and pucks).
+        for k in range(1, self.frame_skip + 1):
+            self.data.mocap_pos[0, :2] = start + (self._target[:2] - start) * (k / self.frame_skip)
+            mujoco.mj_step(self.model, self.data)
+
     # ----- internals -----
+    def _body(self, name: str) -> int:
+        return mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, name)
+
     def _pose(self, state: np.ndarray) -> None:
         d = self.data
         self._ik.solve(np.array([state[0], state[1], HAND_Z]))

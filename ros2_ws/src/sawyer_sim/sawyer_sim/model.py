@@ -17,6 +17,8 @@ PUCK_HALF_HEIGHT = 0.015
 PUCK_MASS = 0.1  # kg
 PUCK_COLOURS = ("0.1 0.3 0.9 1", "0.95 0.55 0.05 1")
 _TEMPLATE = Path(__file__).parent / "assets" / "scene.xml"
+FINGER_LOCK = ('    <joint joint1="r_close" polycoef="0.04 0 0 0 0"/>\n'
+               '    <joint joint1="l_close" polycoef="-0.03 0 0 0 0"/>')  # gripper closed
 
 
 def metaworld_assets() -> Path:
@@ -61,8 +63,13 @@ def build_xml(
     cam_pos: tuple[float, float, float],
     cam_target: tuple[float, float, float],
     fovy: float,
+    objects: str | None = None,
+    lock_fingers: bool = True,
+    actuators: str = "",
 ) -> str:
-    """MJCF text for a scene with ``len(puck_starts)`` pucks; ``keep`` = mesh decimation ratio (None: full meshes)."""
+    """MJCF text for a scene with ``len(puck_starts)`` pucks, or with the bodies in ``objects`` (MJCF) instead;
+    ``keep`` = mesh decimation ratio (None: full meshes); ``lock_fingers``: gripper held closed by equality
+    constraints, else free for ``actuators`` (MJCF inside ``<actuator>``)."""
     root = metaworld_assets()
     mesh_dir = root / "objects" / "meshes" / "xyz_base"
     lines = []
@@ -79,7 +86,9 @@ def build_xml(
         cam_xyaxes=cxy,
         fovy=fovy,
         xyz_base=root / "objects" / "assets" / "xyz_base.xml",
-        pucks="\n".join(_puck_xml(i, xy) for i, xy in enumerate(puck_starts)),
+        objects=objects if objects is not None else "\n".join(_puck_xml(i, xy) for i, xy in enumerate(puck_starts)),
+        finger_lock=FINGER_LOCK if lock_fingers else "",
+        actuators=f"  <actuator>\n{actuators}\n  </actuator>" if actuators else "",
     )
 
 

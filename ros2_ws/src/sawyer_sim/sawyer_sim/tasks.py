@@ -26,6 +26,7 @@ from dataclasses import dataclass
 HAND_Z = 0.06
 MAX_STEP = 0.025  # m per env step at action magnitude 1 (0.25 m/s at the 10 Hz control rate)
 MIN_HAND_PUCK = 0.08  # m, minimum hand-to-puck centre distance in sampled goal states
+MOVED_DISTANCE = 0.05  # m: an object this far from its start counts as moved (goal-coverage measure)
 
 
 @dataclass(frozen=True)
