@@ -25,6 +25,7 @@ setup(
             "bag_recorder = rig_trainer.bag_recorder:main",
             "bag_replay = rig_trainer.bag_replay:main",
             "offline_train = rig_trainer.offline_train:main",
+            "export_lerobot = rig_trainer.export_lerobot:main",
         ],
     },
 )

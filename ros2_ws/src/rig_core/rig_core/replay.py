@@ -29,6 +29,7 @@ class ImageReplayBuffer:
         self.episode_end = np.zeros(self.capacity, np.int64)  # absolute index of the episode's last frame
         self.valid = np.zeros(self.capacity, bool)  # slot starts a transition whose next frame is stored
         self.is_demo = np.zeros(self.capacity, bool)  # the transition at this slot was demonstrated
+        self.arm = np.zeros(self.capacity, np.int16)  # which arm took the transition at this slot (several arms)
         self.total_frames = 0  # absolute frame counter; slot = self.slot(index)
         self.pinned = 0  # frames [0, pinned) are kept for good (demonstrations); the ring wraps over the rest
         self._episode_start: int | None = None
@@ -41,6 +42,7 @@ class ImageReplayBuffer:
         index = self.total_frames
         slot = int(self.slot(index))
         self.valid[slot] = self.is_demo[slot] = False
+        self.arm[slot] = 0
         self.frames[slot] = frame
         self.latents[slot] = latent
         self.latent_logvars[slot] = logvar
@@ -53,8 +55,8 @@ class ImageReplayBuffer:
         self._episode_start = self._write_frame(frame, latent, logvar)
 
     def add_step(self, action: np.ndarray, goal: np.ndarray, next_frame: np.ndarray,
-                 next_latent: np.ndarray, next_logvar: np.ndarray, is_demo: bool = False) -> None:
-        """Store action and rollout goal for the previous frame and the frame that followed it."""
+                 next_latent: np.ndarray, next_logvar: np.ndarray, is_demo: bool = False, arm: int = 0) -> None:
+        """Store action and rollout goal for the previous frame and the frame that followed it (taken by `arm`)."""
         if self._episode_start is None:
             raise RuntimeError("add_step() before start_episode()")
         action = np.asarray(action, np.float32)
@@ -66,6 +68,7 @@ class ImageReplayBuffer:
         index = self._write_frame(next_frame, next_latent, next_logvar)
         self.valid[prev_slot] = True
         self.is_demo[prev_slot] = is_demo
+        self.arm[prev_slot] = arm
         # Every stored step of this episode now ends at `index` (needed by "future" relabeling).
         first = max(self._episode_start, index - (self.capacity - self.pinned) + 1)
         self.episode_end[self.slot(np.arange(first, index + 1))] = index
@@ -121,7 +124,7 @@ class ImageReplayBuffer:
 
     def nbytes(self) -> int:
         arrays = (self.frames, self.latents, self.latent_logvars, self.actions, self.goals,
-                  self.episode_end, self.valid, self.is_demo)
+                  self.episode_end, self.valid, self.is_demo, self.arm)
         return sum(a.nbytes for a in arrays)
 
     # ---- checkpointing -------------------------------------------------------------------------
@@ -129,7 +132,7 @@ class ImageReplayBuffer:
         n = self.stored_frame_count()
         return {"frames": self.frames[:n], "latents": self.latents[:n], "latent_logvars": self.latent_logvars[:n],
                 "actions": self.actions[:n], "goals": self.goals[:n], "episode_end": self.episode_end[:n],
-                "valid": self.valid[:n], "is_demo": self.is_demo[:n],
+                "valid": self.valid[:n], "is_demo": self.is_demo[:n], "arm": self.arm[:n],
                 "counters": np.array([self.total_frames, self.env_steps, self.pinned], np.int64)}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -142,6 +145,7 @@ class ImageReplayBuffer:
         for name in ("frames", "latents", "latent_logvars", "actions", "goals", "episode_end", "valid"):
             getattr(self, name)[:n] = arrays[name]
         self.is_demo[:n] = arrays.get("is_demo", False)  # older checkpoints: none
+        self.arm[:n] = arrays.get("arm", 0)  # older checkpoints: one arm
         counters = [int(v) for v in arrays["counters"]]
         self.total_frames, self.env_steps = counters[:2]
         self.pinned = counters[2] if len(counters) > 2 else 0  # older checkpoints: nothing pinned

@@ -29,6 +29,12 @@ class NodeSpec:
     parameters: list[str | dict[str, Any]] = field(default_factory=list)
     remappings: dict[str, str] = field(default_factory=dict)
     respawn: bool = False
+    namespace: str = ""  # e.g. /arm0 (rig_runtime.arms); "" = the root namespace
+
+    @property
+    def full_name(self) -> str:
+        """The node's name with its namespace, e.g. arm0/policy_node: unique within a graph."""
+        return f"{self.namespace.strip('/')}/{self.name}" if self.namespace else self.name
 
 
 @dataclass
@@ -38,7 +44,7 @@ class Graph:
 
     def node(self, name: str) -> NodeSpec:
         for spec in self.nodes:
-            if spec.name == name:
+            if name in (spec.name, spec.full_name):
                 return spec
         raise KeyError(f"no node {name!r} in {self.path} (nodes: {', '.join(n.name for n in self.nodes)})")
 
@@ -157,11 +163,11 @@ def executable_command(spec: NodeSpec) -> list[str]:
 
 def node_command(spec: NodeSpec, graph: Graph, scratch: Path) -> list[str]:
     """Full command line for one node: executable + --ros-args (name, parameter files, remappings)."""
-    args = ["--ros-args", "-r", f"__node:={spec.name}"]
+    args = ["--ros-args", "-r", f"__node:={spec.name}"] + (["-r", f"__ns:={spec.namespace}"] if spec.namespace else [])
     for i, param in enumerate(launch_parameters(spec, graph)):
         if isinstance(param, dict):
             scratch.mkdir(parents=True, exist_ok=True)
-            file = scratch / f"{spec.name}.{i}.yaml"
+            file = scratch / f"{spec.full_name.replace('/', '.')}.{i}.yaml"
             file.write_text(yaml.safe_dump({"/**": {"ros__parameters": param}}))
             param = str(file)
         args += ["--params-file", param]

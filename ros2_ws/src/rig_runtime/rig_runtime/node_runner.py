@@ -46,6 +46,12 @@ def arm_teardown_alarm(limit: float = TEARDOWN_LIMIT_S) -> None:
     signal.setitimer(signal.ITIMER_REAL, limit + 0.5)
 
 
+def disarm_teardown_alarm() -> None:
+    """The teardown finished: the interpreter's own exit (slow under load with torch loaded) is not a hang."""
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    faulthandler.cancel_dump_traceback_later()
+
+
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None:
     """rclpy.init → spin → clean shutdown on Ctrl-C / SIGINT / SIGTERM; a startup error exits 1 with its message.
 
@@ -82,3 +88,4 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None
             node.destroy_node()
         executor.shutdown()
         rclpy.try_shutdown()
+        disarm_teardown_alarm()

@@ -8,9 +8,10 @@ Goals are relabeled from the future of the same trajectory by rig_core's relabel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from rig_core.offline import TrajectoryDataset
 from rig_trainer.bags import EXPERIENCE_TOPIC, BagError, iter_raw, make_typestore, open_bag
 
 STEP_TYPE = "rig_interfaces/msg/ExperienceStep"
+ExperienceStepView = Any  # a rosbags-decoded rig_interfaces/msg/ExperienceStep (same fields as the rclpy class)
 
 
 @dataclass
@@ -50,21 +52,18 @@ def _rgb(msg: object, bag: Path, topic: str) -> np.ndarray:
         raise BagError(f"{bag}: topic {topic}: cannot decode image with encoding {img.encoding!r} ({err})") from None
 
 
-def load_steps(bags: Sequence[str | Path], image_size: int | None = None, topic: str = EXPERIENCE_TOPIC) -> StepData:
-    """Read every experience step of `bags`; frames resized to `image_size` (None: keep, must agree).
+def read_steps(bags: Sequence[str | Path], topic: str = EXPERIENCE_TOPIC) -> Iterator[tuple[int, ExperienceStepView, np.ndarray]]:
+    """(bag index, decoded ExperienceStep, rgb frame) of every step of `bags`, in bag order then time order.
 
-    Raises BagError naming the bag and topic for a missing/unknown/mistyped topic, an empty bag,
-    undecodable messages, and image or action sizes that differ within the data.
+    Raises BagError naming the bag and topic for a missing/unknown/mistyped topic, an empty bag, undecodable
+    messages, steps without an image, and image sizes that differ within the data.
     """
     if not bags:
         raise BagError("no bags given")
     typestore = make_typestore()
-    images, actions, poses, demo, episode, ts, last = [], [], [], [], [], [], []
-    episode_ids: dict[tuple[int, int], int] = {}
     shape: tuple[int, int] | None = None
-    action_dim: int | None = None
     for b, bag in enumerate(Path(p) for p in bags):
-        n_before = len(ts)
+        count = 0
         with open_bag(bag) as reader:
             types = {c.topic: c.msgtype for c in reader.connections}
             if not types:
@@ -78,31 +77,48 @@ def load_steps(bags: Sequence[str | Path], image_size: int | None = None, topic:
                     msg = typestore.deserialize_cdr(data, STEP_TYPE)
                 except Exception as err:
                     raise BagError(f"{bag}: topic {topic}: undecodable message ({type(err).__name__}: {err})") from None
+                if not msg.image.height or not msg.image.width or not len(msg.image.data):
+                    raise BagError(f"{bag}: topic {topic}: step episode {msg.episode} t {msg.t} carries no image "
+                                   "(the bag has no camera frames)")
                 rgb = _rgb(msg, bag, topic)
                 if shape is None:
                     shape = rgb.shape[:2]
                 elif rgb.shape[:2] != shape:
                     raise BagError(f"{bag}: topic {topic}: image size {rgb.shape[1]}x{rgb.shape[0]} at episode "
                                    f"{msg.episode} t {msg.t} differs from {shape[1]}x{shape[0]} (mixed image sizes)")
-                if image_size is not None and rgb.shape[:2] != (image_size, image_size):
-                    rgb = cv2.resize(rgb, (image_size, image_size), interpolation=cv2.INTER_AREA)
-                action = np.asarray(msg.action, np.float32)
-                if not msg.is_last:
-                    if action_dim is None:
-                        action_dim = len(action)
-                    elif len(action) != action_dim:
-                        raise BagError(f"{bag}: topic {topic}: action of size {len(action)} at episode {msg.episode} "
-                                       f"t {msg.t}, expected {action_dim}")
-                images.append(rgb)
-                actions.append(action)
-                p = msg.ee_pose.position
-                poses.append((p.x, p.y, p.z))
-                demo.append(bool(msg.is_demo))
-                episode.append(episode_ids.setdefault((b, int(msg.episode)), len(episode_ids)))
-                ts.append(int(msg.t))
-                last.append(bool(msg.is_last))
-        if len(ts) == n_before:
+                count += 1
+                yield b, msg, rgb
+        if count == 0:
             raise BagError(f"{bag}: topic {topic} has no messages (empty bag)")
+
+
+def load_steps(bags: Sequence[str | Path], image_size: int | None = None, topic: str = EXPERIENCE_TOPIC) -> StepData:
+    """Read every experience step of `bags` (`read_steps`); frames resized to `image_size` (None: keep).
+
+    Raises BagError naming the bag and topic for what `read_steps` rejects and for action sizes that
+    differ within the data.
+    """
+    images, actions, poses, demo, episode, ts, last = [], [], [], [], [], [], []
+    episode_ids: dict[tuple[int, int], int] = {}
+    action_dim: int | None = None
+    for b, msg, rgb in read_steps(bags, topic):
+        if image_size is not None and rgb.shape[:2] != (image_size, image_size):
+            rgb = cv2.resize(rgb, (image_size, image_size), interpolation=cv2.INTER_AREA)
+        action = np.asarray(msg.action, np.float32)
+        if not msg.is_last:
+            if action_dim is None:
+                action_dim = len(action)
+            elif len(action) != action_dim:
+                raise BagError(f"{bags[b]}: topic {topic}: action of size {len(action)} at episode {msg.episode} "
+                               f"t {msg.t}, expected {action_dim}")
+        images.append(rgb)
+        actions.append(action)
+        p = msg.ee_pose.position
+        poses.append((p.x, p.y, p.z))
+        demo.append(bool(msg.is_demo))
+        episode.append(episode_ids.setdefault((b, int(msg.episode)), len(episode_ids)))
+        ts.append(int(msg.t))
+        last.append(bool(msg.is_last))
     a = action_dim or 0
     acts = np.zeros((len(ts), a), np.float32)
     for i, action in enumerate(actions):

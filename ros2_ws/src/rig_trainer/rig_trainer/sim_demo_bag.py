@@ -18,9 +18,10 @@ from rig_trainer.bags import EXPERIENCE_TOPIC, BagWriter
 
 
 def step_message(image: np.ndarray, action: np.ndarray | None, hand: np.ndarray, episode: int, t: int,
-                 stamp_ns: int, is_demo: bool = True) -> ExperienceStep:
+                 stamp_ns: int, is_demo: bool = True, goal: np.ndarray | None = None) -> ExperienceStep:
     msg = ExperienceStep(episode=episode, t=t, is_demo=is_demo, is_last=action is None,
-                         action=[] if action is None else [float(a) for a in action])
+                         action=[] if action is None else [float(a) for a in action],
+                         goal=[] if goal is None else [float(g) for g in goal])
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 10**9)
     msg.image.height, msg.image.width = image.shape[:2]
     msg.image.encoding, msg.image.step = "rgb8", image.shape[1] * 3

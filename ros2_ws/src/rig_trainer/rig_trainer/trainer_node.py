@@ -4,7 +4,9 @@ Experience steps from the policy go into the image replay (rig_core); a training
 after `exploration_steps`, then runs TD3 on relabeled batches (`updates_per_step` per received step) and
 publishes versioned actor + VAE weights every `publish_every` gradient steps and, with `publish_when_idle`,
 whenever it has caught up with the received steps (reliable, transient-local, safetensors bytes); /trainer/metrics says when it is
-idle, which lock-step episodes wait for. It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
+idle, which lock-step episodes wait for. With several `experience_topics` (one per arm, e.g. /arm0/policy/experience) it
+keeps one replay with the arm of every transition (rig_core.experience_stream.MultiArmAssembler) and its one weights
+stream serves every arm's policy. It checkpoints (tensors only) every `checkpoint_every` seconds and on shutdown, and
 resumes from the checkpoint after a restart. `device` (cpu, cuda, cuda:N) is where the VAE and the learner train
 (a GPU workstation's trainer); the replay stays on the CPU and the published weights are CPU tensors.
 It keeps off the 10 Hz loop's cores: one torch thread, niced, optionally pinned to `cpus` (the control loop
@@ -32,7 +34,7 @@ from rig_core.checkpoint import MODEL_FILE, load_checkpoint, policy_bytes, save_
 from rig_core.config import default_config
 from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import RigError
-from rig_core.experience_stream import EpisodeAssembler
+from rig_core.experience_stream import EpisodeAssembler, MultiArmAssembler
 from rig_core.skewfit import skew_active, vae_training_due
 from rig_interfaces.msg import ExperienceStep, Weights
 from rig_runtime.node_runner import run_node
@@ -73,6 +75,8 @@ class TrainerNode(Node):
             "demo_bags": ("", "comma-separated bags whose steps go into the replay, demos flagged", None),
             "goals": ("prior", "goal sampling for relabeling and VAE training: prior (RIG) or skewfit (thesis ch. 4)", None),
             "skew_alpha": (1.0, "Skew-Fit's α (Eq. 9); 1 = the env's default (thesis Table 13)", (-10.0, 1.0)),
+            "experience_topics": ("/policy/experience", "comma-separated experience topics, one per arm (several "
+                                  "arms: the replay records which arm took each transition)", None),
         })
         p = self.p
         try:
@@ -103,7 +107,11 @@ class TrainerNode(Node):
         except RigError as err:
             raise RuntimeError(f"trainer_node: {err}") from None
         self.agent = RIGAgent(self.config, device=self.device)
-        self.assembler = EpisodeAssembler(self.agent.buffer)
+        self.arm_topics = [t.strip() for t in p.experience_topics.split(",") if t.strip()]
+        if not self.arm_topics:
+            raise RuntimeError("trainer_node: experience_topics names no topic")
+        self.assembler = EpisodeAssembler(self.agent.buffer)  # one arm: steps go in as they come
+        self.arms = MultiArmAssembler(self.agent.buffer, self.agent.encode) if len(self.arm_topics) > 1 else None
         self.version, self.grad_steps, self.steps_at_pretrain = 0, 0, 0
         self.schedule_checked = 0  # env steps already checked against Skew-Fit's VAE schedule
         self.published_at, self.idle_at = (-1, -1), -1  # (grad steps, VAE version) of the last weights; env steps
@@ -112,11 +120,12 @@ class TrainerNode(Node):
             self.resume()
         elif p.init_checkpoint or p.demo_bags:
             self.get_logger().info(finetune.start(self.agent, p.init_checkpoint, [b for b in p.demo_bags.split(",") if b]))
-        self.queue: collections.deque[ExperienceStep] = collections.deque()
+        self.queue: collections.deque[tuple[int, ExperienceStep]] = collections.deque()
         self.stop = threading.Event()
         self.weights_pub = self.create_publisher(Weights, "/trainer/weights", LATCHED_QOS)
         self.metrics_pub = self.create_publisher(String, "/trainer/metrics", 10)
-        self.create_subscription(ExperienceStep, "/policy/experience", lambda m: self.queue.append(m), STREAM_QOS)
+        for arm, topic in enumerate(self.arm_topics):
+            self.create_subscription(ExperienceStep, topic, lambda m, arm=arm: self.queue.append((arm, m)), STREAM_QOS)
         self.publish_weights()
         self.thread = threading.Thread(target=self.train_loop, name="trainer", daemon=True)
         self.thread.start()
@@ -161,6 +170,8 @@ class TrainerNode(Node):
         """`idle`: every received step is trained on (the update budget is spent) and the latest weights are out."""
         metrics = {"version": self.version, "grad_steps": self.grad_steps, "env_steps": self.agent.buffer.env_steps,
                    "transitions": len(self.agent.buffer), "vae_version": self.agent.vae_version, "idle": idle}
+        if self.arms is not None:
+            metrics["arm_env_steps"] = [self.arms.arm_steps.get(arm, 0) for arm in range(len(self.arm_topics))]
         self.metrics_pub.publish(String(data=json.dumps(metrics)))
 
     # ---- the training thread -------------------------------------------------------------------
@@ -168,20 +179,23 @@ class TrainerNode(Node):
         n = 0
         size = self.config.image_size
         while self.queue and (limit is None or n < limit):
-            msg = self.queue.popleft()
+            arm, msg = self.queue.popleft()
             img = msg.image
             if (img.height, img.width, img.encoding) != (size, size, "rgb8") or len(img.data) != size * size * 3:
                 self.get_logger().error(f"dropped experience step: image must be {size}x{size} rgb8",
                                         throttle_duration_sec=5.0)
                 continue
             frame = np.frombuffer(bytes(img.data), np.uint8).reshape(size, size, 3)
-            z, logvar = self.agent.encode(frame)
+            action = np.asarray(msg.action, np.float32) if len(msg.action) else None
+            goal = np.asarray(msg.goal, np.float32)
             try:
-                self.assembler.add(msg.episode, msg.t, frame, z[0], logvar[0],
-                                   np.asarray(msg.action, np.float32) if len(msg.action) else None,
-                                   np.asarray(msg.goal, np.float32), msg.is_last)
+                if self.arms is not None:
+                    self.arms.add(arm, msg.episode, msg.t, frame, action, goal, msg.is_last)
+                else:
+                    z, logvar = self.agent.encode(frame)
+                    self.assembler.add(msg.episode, msg.t, frame, z[0], logvar[0], action, goal, msg.is_last)
             except RigError as err:
-                self.get_logger().error(f"dropped experience step: {err}", throttle_duration_sec=5.0)
+                self.get_logger().error(f"dropped experience step of {self.arm_topics[arm]}: {err}", throttle_duration_sec=5.0)
                 continue
             n += 1
         return n
