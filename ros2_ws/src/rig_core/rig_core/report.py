@@ -123,9 +123,12 @@ def proposed_goal_slots(result: RunResult, n: int, seed: int = 0) -> tuple[np.nd
     return uniform, skew
 
 
-def _goals_figure(result: RunResult, path: Path) -> None:
-    """Thesis Fig. 13 / Fig. 70: proposed goals under uniform replay sampling, under p_skewed, and from the prior."""
+def _goals_figure(result: RunResult, path: Path) -> bool:
+    """Thesis Fig. 13 / Fig. 70: proposed goals under uniform replay sampling, under p_skewed, and from the prior.
+    False when the run's replay is not at hand (graph_run loads the trainer's checkpoint without it)."""
     agent, n = result.agent, 10
+    if agent.buffer.stored_frame_count() == 0:
+        return False
     uniform, skew = proposed_goal_slots(result, n)
     with torch.no_grad():
         z = torch.as_tensor(agent.vae.sample_prior(n, torch.Generator().manual_seed(0)), device=agent.vae.prior_mu.device)
@@ -136,6 +139,7 @@ def _goals_figure(result: RunResult, path: Path) -> None:
               f"(b) replay states drawn from p_skewed ({own} α = {skew.alpha:g}, SIR, ESS {skew.effective_sample_size():.1f}"
               f" of {len(skew.slots)})", "(c) decoded samples of the goal prior (imagined goals)"]
     _image_grid(rows, labels, path, f"Proposed goals ({method_label(result.config)}; thesis Fig. 13)")
+    return True
 
 
 def _coverage_figure(results: list[RunResult], path: Path) -> bool:
@@ -181,7 +185,7 @@ def write_report(results: list[RunResult], out_dir: str | Path, command: str = "
     _plot_curves(results, out / "curve.png")
     _vae_figure(results[0], out / "vae.png")
     _strips_figure(results[0], out / "rollouts.png")
-    _goals_figure(results[0], out / "goals.png")
+    goals_figure = _goals_figure(results[0], out / "goals.png")
     coverage = _coverage_figure(results, out / "coverage.png")
     steps, mean, std = curve_table(results, metric)
     summary = {
@@ -198,6 +202,8 @@ def write_report(results: list[RunResult], out_dir: str | Path, command: str = "
         f"<tr><td>{r.config.seed}</td>" + "".join(f"<td>{r.timings.get(k, 0):.1f}</td>" for k in
                                                    ("exploration_s", "vae_pretrain_s", "practice_s", "wall_clock_s"))
         + "</tr>" for r in results)
+    goals_html = (f"<h2>Proposed goals: plain prior vs skewed distribution (seed {results[0].config.seed})</h2>"
+                  '<img src="goals.png">' if goals_figure else "")
     coverage_html = ("<h2>Goal coverage over training</h2><p>Share of replay states proposed as goals whose object lies "
                      "more than 5 cm (door: 0.1 rad) from its start, measured on their simulator states.</p>"
                      '<img src="coverage.png">')
@@ -213,7 +219,7 @@ pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
 <table><tr><th>env steps</th><th>mean ({unit(metric)})</th><th>std ({unit(metric)})</th></tr>{rows}</table>
 <h2>VAE: reconstructions and imagined goals</h2><img src="vae.png">
 <h2>Rollouts (seed {results[0].config.seed})</h2><img src="rollouts.png">
-<h2>Proposed goals: plain prior vs skewed distribution (seed {results[0].config.seed})</h2><img src="goals.png">
+{goals_html}
 {coverage_html if coverage else ""}
 <h2>Wall-clock (s)</h2><table><tr><th>seed</th><th>exploration</th><th>VAE pre-training</th><th>practice</th>
 <th>total</th></tr>{timing_rows}</table>
