@@ -50,15 +50,14 @@ class SimNode(Node):
             "republish_after": (2.0, "lock-step: wall-clock seconds without a command before the last observation "
                                      "is sent again, same stamp (a consumer that was not yet listening; 0 = never)", None),
         })
-        get = lambda n: getattr(p, n)  # noqa: E731
-        self.mode = get("mode")
+        self.mode = p.mode
         if self.mode not in ("realtime", "lockstep"):
             raise RuntimeError(f"sim_node: mode must be 'realtime' or 'lockstep', got {self.mode!r}")
-        self.period = float(get("control_period"))
-        self.command_timeout = float(get("command_timeout"))
-        self.republish_after = float(get("republish_after"))
+        self.period = float(p.control_period)
+        self.command_timeout = float(p.command_timeout)
+        self.republish_after = float(p.republish_after)
         self.published_at = time.monotonic()
-        self.env = sawyer_sim.make(get("env"), image_size=int(get("image_size")), seed=int(get("seed")))
+        self.env = sawyer_sim.make(p.env, image_size=int(p.image_size), seed=int(p.seed))
         self.joint_names = [self.env.model.joint(i).name for i in range(self.env.model.njnt)
                             if self.env.model.jnt_type[i] == 3]  # hinge joints of the arm
         self.joint_adr = [int(self.env.model.joint(n).qposadr[0]) for n in self.joint_names]
@@ -67,20 +66,20 @@ class SimNode(Node):
         self.command_time = -1e9
         self.commands_received = 0
         self.steps = 0
-        self.image_pub = self.create_publisher(Image, "/camera/image_raw", image_qos(bool(get("reliable_images"))))
+        self.image_pub = self.create_publisher(Image, "/camera/image_raw", image_qos(bool(p.reliable_images)))
         self.pose_pub = self.create_publisher(PoseStamped, "/robot/ee_pose", POSE_QOS)
         self.joint_pub = self.create_publisher(JointState, "/robot/joint_states", 10)
         self.state_pub = self.create_publisher(SimState, "/sim/state", 10)
         self.clock_pub = self.create_publisher(Clock, "/clock", 10) if self.mode == "lockstep" else None
         self.create_subscription(TwistStamped, "/robot/ee_velocity_cmd", self.on_command, 10)
         self.create_service(Reset, "/sim/reset", self.on_reset)
-        self.obs, self.info = self.env.reset(seed=int(get("seed")))
+        self.obs, self.info = self.env.reset(seed=int(p.seed))
         if self.mode == "realtime":
             self.create_timer(self.period, self.tick)
         elif self.republish_after > 0:  # steady clock: /clock stands still while nobody commands
             self.create_timer(self.republish_after / 4, self.republish_if_idle, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         self.publish_observation()
-        self.get_logger().info(f"{get('env')} in {self.mode} mode, {self.period:.3f} s per step")
+        self.get_logger().info(f"{p.env} in {self.mode} mode, {self.period:.3f} s per step")
 
     def now_ns(self) -> int:
         return self.sim_ns if self.mode == "lockstep" else self.get_clock().now().nanoseconds
