@@ -10,6 +10,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import open_sim_envs
 from gymnasium.utils.env_checker import check_env
 
 import sawyer_sim
@@ -22,10 +23,7 @@ NAMES = ("door", "pickup")
 
 @pytest.fixture(scope="module")
 def envs():
-    made = {name: sawyer_sim.make(name, seed=0) for name in NAMES}
-    yield made
-    for env in made.values():
-        env.close()
+    yield from open_sim_envs(NAMES)
 
 
 @pytest.mark.filterwarnings("ignore:.*alternative render modes")

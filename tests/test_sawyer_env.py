@@ -10,6 +10,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import open_sim_envs
 from gymnasium.utils.env_checker import check_env
 
 import sawyer_sim
@@ -19,10 +20,7 @@ PUCK_ENVS = ("reacher", "pusher", "multi_pusher")  # door and pickup: tests/test
 
 @pytest.fixture(scope="module")
 def envs():
-    made = {name: sawyer_sim.make(name, seed=0) for name in PUCK_ENVS}
-    yield made
-    for env in made.values():
-        env.close()
+    yield from open_sim_envs(PUCK_ENVS)
 
 
 @pytest.mark.filterwarnings("ignore:.*alternative render modes")
