@@ -15,16 +15,6 @@ import torch
 torch.set_num_threads(1)
 
 
-def open_sim_envs(names):
-    """Generator for module fixtures: one seeded env per name, all closed afterwards."""
-    import sawyer_sim
-
-    made = {name: sawyer_sim.make(name, seed=0) for name in names}
-    yield made
-    for env in made.values():
-        env.close()
-
-
 @pytest.fixture
 def point_env_factory():
     from point_env import PointImageEnv

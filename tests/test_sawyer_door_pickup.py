@@ -10,13 +10,13 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import open_sim_envs
 from gymnasium.utils.env_checker import check_env
 
 import sawyer_sim
 from sawyer_sim.door import MAX_ANGLE
 from sawyer_sim.env import HIDDEN_GROUP
 from sawyer_sim.pickup import BALL_RADIUS, BALL_START
+from sim_envs import open_sim_envs
 
 NAMES = ("door", "pickup")
 

@@ -10,10 +10,10 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import open_sim_envs
 from gymnasium.utils.env_checker import check_env
 
 import sawyer_sim
+from sim_envs import open_sim_envs
 
 PUCK_ENVS = ("reacher", "pusher", "multi_pusher")  # door and pickup: tests/test_sawyer_door_pickup.py
 
