@@ -63,7 +63,7 @@ def _children_cpu(parent: int) -> dict[str, float]:
 
 def run_rig(args: argparse.Namespace, out: Path) -> dict:
     cmd = [str(ROOT / ".venv" / "bin" / "rig"), "run", "--env", args.env, "--steps", str(args.steps), "--eval-every",
-           str(args.eval_every), "--seeds", str(args.seed), "--out", str(out), "--quiet"]
+           str(args.eval_every), "--seeds", str(args.seed), "--out", str(out), "--quiet", "--threads", str(args.threads)]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "MUJOCO_GL": "egl"})
     wall = time.monotonic() - t0
@@ -82,7 +82,8 @@ def run_graph(args: argparse.Namespace, out: Path) -> dict:
     probe.listen("/robot/ee_velocity_cmd", TwistStamped, qos=reliable)
     probe.listen("/trainer/metrics", String, qos=100)
     cmd = [sys.executable, "-m", "rig_bringup.graph_run", "--env", args.env, "--steps", str(args.steps),
-           "--eval-every", str(args.eval_every), "--seed", str(args.seed), "--out", str(out), "--domain-id", str(domain)]
+           "--eval-every", str(args.eval_every), "--seed", str(args.seed), "--out", str(out), "--domain-id", str(domain),
+           "--threads", str(args.threads)]
     cpu: dict[str, float] = {}
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ROS_ENV)
@@ -112,11 +113,13 @@ def hops(probe: Probe) -> dict:
     stamps = sorted(images)
     encoder = [latents[s] - images[s] for s in stamps if s in latents]
     policy = [cmds[s] - latents[s] for s in stamps if s in latents and s in cmds]
-    step, boundary = [], []
+    step, boundary, chain = [], [], []
     for a, b in itertools.pairwise(stamps):
-        if a in cmds:
-            (step if b - a <= 150_000_000 else boundary).append(images[b] - cmds[a])
-    chain = [images[b] - images[a] for a, b in itertools.pairwise(stamps) if b - a <= 150_000_000]
+        if a in cmds:  # b answers the command for a
+            step.append(images[b] - cmds[a])
+            chain.append(images[b] - images[a])
+        else:  # an episode's last observation gets no command: b is the next episode's reset observation
+            boundary.append(images[b] - images[a])
 
     def stats(values: list[float]) -> dict:
         a = np.asarray(values) * 1e3
@@ -127,7 +130,7 @@ def hops(probe: Probe) -> dict:
 
     return {"encoder (image→latent)": stats(encoder), "policy (latent→command)": stats(policy),
             "sim (command→next image)": stats(step), "one env step (image→next image)": stats(chain),
-            "episode boundary (command→first image of next episode)": stats(boundary)}
+            "episode boundary (last image→first image of next episode)": stats(boundary)}
 
 
 def main() -> None:
@@ -138,6 +141,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "runs" / "graph_vs_rig"))
     parser.add_argument("--only", choices=["rig", "graph"])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of `rig run` and of graph_run's trainer "
+                        "(default 1: two threads on a loaded 2-core machine spin against each other)")
     args = parser.parse_args()
     out = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     load = os.getloadavg()[0]

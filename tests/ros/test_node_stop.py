@@ -45,6 +45,27 @@ def test_a_node_stops_cleanly_on_sigint_and_sigterm(ros_env, probe, node, signum
             proc.wait()
 
 
+def test_the_executor_is_chosen_by_rig_executor(ros_env, probe):
+    """RIG_EXECUTOR=single runs a node on SingleThreadedExecutor (the default is the EventsExecutor, which every
+    other test here uses); an unknown name ends the node with one line."""
+    from geometry_msgs.msg import PoseStamped
+
+    probe.listen("/robot/ee_pose", PoseStamped)
+    proc = _start(RUN_SIM, {**ros_env, "RIG_EXECUTOR": "single"})
+    try:
+        probe.wait_count("/robot/ee_pose", 3, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0, proc.stdout.read()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    bad = subprocess.run(RUN_SIM, env={**ros_env, "RIG_EXECUTOR": "fast"}, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "[fatal] RIG_EXECUTOR must be one of events, single, got 'fast'" in bad.stdout, bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
 @pytest.mark.parametrize("node", ["scripted_teleop_node", "sim_node"])
 def test_sigusr1_prints_the_stacks_and_the_node_keeps_running(ros_env, probe, node):
     from geometry_msgs.msg import PoseStamped, TwistStamped

@@ -9,13 +9,16 @@ trainer); this process only watches and evaluates. The trainer gets the in-proce
 (`rig_core.config.default_config(env)` + --set overrides), and each lock-step episode waits for it to train
 on every step so far (`updates_per_step` per step, as `rig run` does between steps).
 
-Evaluation (at the end of VAE pre-training, every `eval_every` env steps and at the end), as in
-`rig_core.evaluate` but through the graph: the episode node is held (/episode/run_until), then for each
-held-out goal the sim is reset to the goal's scene (/sim/reset with goal_state), the goal image is encoded
-with the trainer's latest VAE and sent as an "eval" goal (deterministic policy, not experience), and the final
-distance is read from the sim's ground truth (/sim/state) at the episode's last observation. The goals
-are `make_goal_set(env, eval_goals, eval_seed)`, the same as the in-process run's; the random-policy
-baseline is measured in-process on the same goals (it does not depend on anything trained).
+Evaluation at the end of VAE pre-training, every `eval_every` env steps and at the end, on held-out goal
+images (`make_goal_set(env, eval_goals, eval_seed)`, the same as the in-process run's). The intermediate ones
+run `rig_core.evaluate` in this process, on the weights the trainer published at that step (the actor and VAE the
+policy and encoder nodes load), in a thread while the graph trains on. The final one also runs through the
+graph: the episode node is held (/episode/run_until), then for each goal the sim is reset to the goal's scene
+(/sim/reset with goal_state), the goal image is encoded with the trainer's VAE and sent as an "eval" goal
+(deterministic policy, not experience), and the final distance is read from the sim's ground truth (/sim/state)
+at the episode's last observation. The report's last point is the graph's; results.json also holds the
+in-process evaluation of the same weights (`final_in_process`), which checks the deployed chain against it.
+The random-policy baseline is measured in-process on the same goals, while the nodes start.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rclpy
+import torch
 from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -51,7 +55,7 @@ from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
 from rig_runtime.graph import Graph, graph_file, load_graph, node_command
 from rig_runtime.messages import stamp_ns
-from rig_runtime.node_runner import spin_in_background
+from rig_runtime.node_runner import make_executor, spin_in_background
 from rig_runtime.processes import describe_exit, die_with_parent, stop_processes
 from rig_runtime.qos import LATCHED_QOS
 
@@ -67,7 +71,7 @@ def graph_path() -> Path:
     return graph_file(GRAPH_FILE)
 
 
-def node_overrides(config: RIGConfig, horizon: int, out: Path) -> dict[str, dict[str, Any]]:
+def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: int = 1) -> dict[str, dict[str, Any]]:
     """Parameters that make the graph run `config`: the trainer gets the whole config as JSON."""
     trainer_config = {k: v for k, v in config.to_dict().items() if k not in ("env", "total_steps")}
     return {
@@ -79,7 +83,8 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path) -> dict[str, dict
                          "replay_capacity": config.replay_capacity, "checkpoint_dir": str(out / "checkpoint"),
                          "checkpoint_every": 3600.0, "publish_when_idle": True,
                          "step_synchronous": True, "publish_every": 10**9,
-                         "nice": 0, "sched_idle": False},  # lock-step waits for the trainer: no real-time loop to protect
+                         "nice": 0, "sched_idle": False,  # lock-step waits for the trainer: no real-time loop to protect
+                         "torch_threads": torch_threads},  # what `rig run` trains with (torch's default here)
     }
 
 
@@ -110,7 +115,7 @@ class Watcher:
         self.run_until_pub = n.create_publisher(UInt64, "/episode/run_until", LATCHED_QOS)
         self.goal_pub = n.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
         self.reset = n.create_client(Reset, "/sim/reset")
-        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor = make_executor(context=self.context)
         self.executor.add_node(n)
         self.thread = spin_in_background(self.executor, self.context)
 
@@ -154,9 +159,10 @@ class Watcher:
 class GraphRun:
     """The graph's processes, the watcher, and the RIG schedule (explore → VAE → practice, evaluations)."""
 
-    def __init__(self, config: RIGConfig, out: Path, horizon: int, domain_id: int, timeout: float) -> None:
+    def __init__(self, config: RIGConfig, out: Path, horizon: int, domain_id: int, timeout: float,
+                 torch_threads: int = 1) -> None:
         self.config, self.out, self.horizon, self.timeout = config, out, horizon, timeout
-        self.graph: Graph = load_graph(graph_path(), node_overrides(config, horizon, out))
+        self.graph: Graph = load_graph(graph_path(), node_overrides(config, horizon, out, torch_threads))
         self.env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(out / "logs" / "ros"),
                     "PYTHONUNBUFFERED": "1"}
         self.procs: dict[str, subprocess.Popen] = {}
@@ -204,10 +210,12 @@ class GraphRun:
                   and w.weights.version >= w.metrics.get("version", 0), "the trainer to catch up")
         return stepped
 
-    def evaluate(self, goals: GoalSet, strips: int = 4, strip_frames: int = 6) -> tuple[EvalResult, PolicyWeights]:
+    def latest_weights(self) -> PolicyWeights:
+        return load_policy_weights(bytes(self.watcher.weights.safetensors))
+
+    def evaluate(self, goals: GoalSet, weights: PolicyWeights, strips: int = 4, strip_frames: int = 6) -> EvalResult:
         """One deterministic episode per held-out goal through the graph; final distances from /sim/state."""
         w = self.watcher
-        weights = load_policy_weights(bytes(w.weights.safetensors))
         time.sleep(0.5)  # the policy and encoder load the same weights (tens of ms)
         goal_latents = weights.vae.encode(goals.images)[0]
         per_goal: dict[str, list[float]] = {}
@@ -243,10 +251,15 @@ class GraphRun:
         if stale:
             print(f"[graph_run] note: {len(stale)} evaluation episode(s) partly ran other weight versions", flush=True)
         final = {k: float(np.mean(v)) for k, v in per_goal.items()}
-        return EvalResult(final, per_goal, out_strips), weights
+        return EvalResult(final, per_goal, out_strips)
 
 
-def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str) -> Path:
+def evaluate_in_process(env, goals: GoalSet, weights: PolicyWeights, seed: int) -> EvalResult:
+    """`rig_core.evaluate` with the published actor and VAE: what the policy and encoder nodes compute."""
+    return evaluate(env, goals, weights.act, lambda frames: weights.vae.encode(frames)[0], seed=seed)
+
+
+def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str, threads: int | None = None) -> Path:
     import sawyer_sim
     from rig_core.agent import RIGAgent
     from rig_core.checkpoint import load_checkpoint
@@ -258,48 +271,69 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     kwargs: dict[str, Any] = {"image_size": config.image_size, "seed": config.seed}
     if config.max_episode_steps:
         kwargs["max_episode_steps"] = config.max_episode_steps
-    local_env = sawyer_sim.make(config.env, **kwargs)
+    # The in-process env lives in the evaluation thread: its offscreen GL context belongs to the thread that made it.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluation")
+    local_env = pool.submit(sawyer_sim.make, config.env, **kwargs).result()
     horizon = local_env.max_episode_steps
-    goals = make_goal_set(local_env, config.eval_goals, config.eval_seed)
-    random_baseline = evaluate(local_env, goals, random_policy(config.seed), lambda f: np.zeros((len(f), 1)),
-                               seed=config.eval_seed).final
-    local_env.close()
+    goals = pool.submit(make_goal_set, local_env, config.eval_goals, config.eval_seed).result()
     wall_start = time.monotonic()
-    job = GraphRun(config, out, horizon, domain_id, timeout)
-    curve: list[dict[str, float]] = []
+    job = GraphRun(config, out, horizon, domain_id, timeout, threads or torch.get_num_threads())
+    pending: list[tuple[int, int, Future[EvalResult]]] = []  # (step, weights version, in-process evaluation)
     timings: dict[str, float] = {}
-    final_eval = None
+    final_eval = final_in_process = None
 
-    def record(step: int) -> EvalResult:
-        t0 = time.monotonic()
-        result, weights = job.evaluate(goals)
-        curve.append({"step": step, **result.final})
-        timings["eval_s"] = timings.get("eval_s", 0.0) + time.monotonic() - t0
-        print(f"[graph_run] step {step}: " + " ".join(f"{k}={v:.4f}" for k, v in result.final.items())
-              + f" (weights version {weights.version})", flush=True)
-        return result
+    def evaluate_later(step: int) -> None:
+        weights = job.latest_weights()
+        pending.append((step, weights.version,
+                        pool.submit(evaluate_in_process, local_env, goals, weights, config.eval_seed)))
 
     try:
         job.start()
+        random_future = pool.submit(lambda: evaluate(local_env, goals, random_policy(config.seed),
+                                                     lambda f: np.zeros((len(f), 1)), seed=config.eval_seed).final)
         t0 = time.monotonic()
         explored = job.run_until(config.exploration_steps)  # 1. exploration, 2. VAE pre-training in the trainer
         timings["exploration_s"], timings["vae_pretrain_s"] = explored - t0, time.monotonic() - explored
-        final_eval = record(config.exploration_steps)
+        evaluate_later(config.exploration_steps)
         step = config.exploration_steps
         t0 = time.monotonic()
         while step < config.total_steps:  # 3. practice with imagined goals
             step = min(config.total_steps, (step // config.eval_every + 1) * config.eval_every)
             job.run_until(step)
             step = int(job.watcher.episode_state["steps"])
-            final_eval = record(step)
-        timings["practice_s"] = time.monotonic() - t0 - timings.get("eval_s", 0.0)
+            if step < config.total_steps:
+                evaluate_later(step)
+        timings["practice_s"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        weights = job.latest_weights()
+        final_eval = job.evaluate(goals, weights)  # 4. the final evaluation through the graph
+        timings["graph_eval_s"] = time.monotonic() - t0
+        print(f"[graph_run] step {step} through the graph: " + " ".join(f"{k}={v:.4f}" for k, v in final_eval.final.items())
+              + f" (weights version {weights.version})", flush=True)
+        evaluate_later(step)
     finally:
         job.stop()
+        pool.submit(local_env.close)
+        pool.shutdown(wait=True)
+    curve: list[dict[str, float]] = []
+    for at, version, future in pending:
+        result = future.result()
+        curve.append({"step": at, **result.final})
+        print(f"[graph_run] step {at} in process (weights version {version}): "
+              + " ".join(f"{k}={v:.4f}" for k, v in result.final.items()), flush=True)
+    final_in_process = curve[-1]
+    curve[-1] = {"step": step, **final_eval.final}  # the report's last point: the deployed chain's
+    random_baseline = random_future.result()
     timings["wall_clock_s"] = time.monotonic() - wall_start
     agent = RIGAgent(config)
     load_checkpoint(agent, out / "checkpoint", with_replay=False)
     result = RunResult(config, curve, random_baseline, final_eval, goals.images, timings, agent)
-    return write_report([result], out, command)
+    report = write_report([result], out, command)
+    summary_path = out / "results.json"
+    summary = json.loads(summary_path.read_text())
+    summary["final_in_process"] = final_in_process  # the same weights evaluated by rig_core.evaluate
+    summary_path.write_text(json.dumps(summary, indent=2))
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output directory (report.html, results.json, logs, checkpoint)")
     parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the graph (default: a random one in 100-199)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds any one phase may take")
+    parser.add_argument("--threads", type=int, help="the trainer's torch threads (default: torch's choice, as `rig run`)")
     args = parser.parse_args(argv)
     overrides = parse_set_items(args.set)
     flags = {"total_steps": args.steps, "eval_every": args.eval_every, "eval_goals": args.eval_goals, "seed": args.seed}
@@ -322,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = default_config(args.env, **overrides)
         domain = args.domain_id if args.domain_id is not None else random.Random(os.urandom(8)).randint(100, 199)
-        report = run(config, Path(args.out), domain, args.timeout, command)
+        report = run(config, Path(args.out), domain, args.timeout, command, args.threads)
     except (RigError, GraphError) as err:
         print(f"graph_run: error: {err}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ SIGINT/SIGTERM through a flag (never mid-callback), with a teardown alarm and st
 from __future__ import annotations
 
 import faulthandler
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -35,6 +36,20 @@ def spin_in_background(executor: Executor, context: Context) -> threading.Thread
 
 
 TEARDOWN_LIMIT_S = 5.0
+EXECUTORS = ("events", "single")
+
+
+def make_executor(kind: str | None = None, context: Context | None = None) -> Executor:
+    """The node's executor: rclpy's EventsExecutor (C++ event queue, default) or SingleThreadedExecutor, which
+    rebuilds its wait set in Python on every spin. `RIG_EXECUTOR` chooses when `kind` is not given."""
+    kind = kind or os.environ.get("RIG_EXECUTOR", "events")
+    if kind not in EXECUTORS:
+        raise RuntimeError(f"RIG_EXECUTOR must be one of {', '.join(EXECUTORS)}, got {kind!r}")
+    if kind == "events":
+        from rclpy.experimental import EventsExecutor
+
+        return EventsExecutor(context=context)
+    return SingleThreadedExecutor(context=context)
 
 
 def arm_teardown_alarm(limit: float = TEARDOWN_LIMIT_S) -> None:
@@ -66,7 +81,12 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    executor = SingleThreadedExecutor()
+    try:
+        executor = make_executor()
+    except RuntimeError as err:
+        print(f"[fatal] {err}", flush=True)
+        rclpy.try_shutdown()
+        raise SystemExit(1) from None
     node = None
     try:
         node = factory()
