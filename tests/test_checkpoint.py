@@ -90,3 +90,15 @@ def test_policy_weights_travel_as_safetensors_bytes():
     np.testing.assert_array_equal(receiver.learner.act(obs), agent.learner.act(obs))
     with pytest.raises(CheckpointError, match="corrupt"):
         load_policy_bytes(receiver, data[:50])
+
+
+def test_policy_weights_say_whether_a_vae_was_trained():
+    """The policy node acts on noise alone while the weights come from before VAE pre-training (exploring)."""
+    from rig_core.policy_weights import load_policy_weights
+
+    agent = RIGAgent(_small_config())
+    before = load_policy_weights(policy_bytes(agent, version=1))
+    assert before.vae_version == 0 and before.exploring
+    agent.vae_version = 3
+    after = load_policy_weights(policy_bytes(agent, version=2))
+    assert after.vae_version == 3 and not after.exploring

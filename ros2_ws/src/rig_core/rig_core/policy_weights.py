@@ -25,6 +25,12 @@ class PolicyWeights:
     config: RIGConfig
     vae: ConvVAE
     actor: Actor
+    vae_version: int | None = None  # VAE updates behind these weights; None: weights from before it was sent
+
+    @property
+    def exploring(self) -> bool:
+        """No VAE trained yet: RIG's exploration phase, where the policy acts on noise alone (rig_core.loop)."""
+        return self.vae_version == 0
 
     @torch.no_grad()
     def act(self, latent: np.ndarray, goal: np.ndarray) -> np.ndarray:
@@ -62,4 +68,5 @@ def load_policy_weights(data: bytes) -> PolicyWeights:
     action_dim = int(tensors[biases[-1]].shape[0]) if biases else 2
     actor = Actor(2 * d, action_dim, config.td3.hidden_sizes).eval()
     _load_strict(actor, "actor.", tensors)
-    return PolicyWeights(int(meta.get("version", 0)), config, vae, actor)
+    vae_version = int(meta["vae_version"]) if "vae_version" in meta else None
+    return PolicyWeights(int(meta.get("version", 0)), config, vae, actor, vae_version)

@@ -260,8 +260,11 @@ class PolicyNode(Node):
                 tw = self.teleop_twist.twist.linear
                 velocity, is_demo = np.array([tw.x, tw.y]), True
             else:
-                residual = self.weights.act(np.asarray(self.latent.z, np.float32), np.asarray(self.goal.latent, np.float32))
-                residual = np.clip(residual if evaluating else residual + self.noise.sample(), -1.0, 1.0)
+                if self.weights.exploring and not evaluating:  # before the VAE is trained: noise only, as rig run
+                    residual = np.clip(self.noise.sample(), -1.0, 1.0)
+                else:
+                    residual = self.weights.act(np.asarray(self.latent.z, np.float32), np.asarray(self.goal.latent, np.float32))
+                    residual = np.clip(residual if evaluating else residual + self.noise.sample(), -1.0, 1.0)
                 target = np.array([self.goal.target.x, self.goal.target.y]) if self.goal.has_target else None
                 velocity = residual_velocity(residual, self.p.max_speed, position, target, self.p.kp)
             if not np.all(np.isfinite(velocity)):
