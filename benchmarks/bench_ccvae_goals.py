@@ -4,9 +4,10 @@ whose puck keeps the colour of the scene they were proposed for.
 Random OU exploration (as `rig run`) fills a RIG agent (β-VAE) and a CC-RIG agent (CC-VAE) with the same frames;
 each trains its VAE on them (`train_vae_on_replay`, the code `rig run` uses). On held-out scenes (another env seed),
 RIG imagines goals from its prior, CC-RIG from N(0, I) with the scene's zc (§3.4.2). A colour probe
-(`rig_core.colour_probe`, trained on exploration frames and both models' reconstructions) reads the puck colour of
-each decoded goal; a goal matches when that colour is nearest its own scene's among `--group` scenes (chance
-1/group). The probe's ceiling is its rate on the real first frames of the held-out scenes.
+(`rig_core.colour_probe`, trained on the real exploration frames only) reads the puck colour of each decoded goal;
+a goal matches when that colour is nearest its own scene's among `--group` scenes (chance 1/group). The probe's
+ceiling is its rate on the real first frames of the held-out scenes; each model's reconstructions of those frames
+show how much of the colour its decodes keep at all. Measured `--checks` times during VAE training.
 
 Run: nice -n 19 .venv/bin/python benchmarks/bench_ccvae_goals.py [--episodes 100] [--batches 2000] [--scenes 128]
 Writes benchmarks/results/ccvae_goals.json and ccvae_goals.png (goals for four scenes: CC-RIG beside RIG).
@@ -79,6 +80,7 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=128, help="held-out scenes (one context each)")
     ap.add_argument("--group", type=int, default=8, help="scenes a goal's colour is compared among")
     ap.add_argument("--probe-batches", type=int, default=800)
+    ap.add_argument("--checks", type=int, default=4, help="measurements during VAE training")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(RESULTS / "ccvae_goals"))
@@ -89,17 +91,13 @@ def main() -> None:
     env = sawyer_sim.make("color_pusher", seed=args.seed)
     episodes, colours = explore(env, args.episodes, args.seed)
     timings["exploration_s"] = time.monotonic() - t0
-    agents = {}
-    for name, model in (("RIG", "vae"), ("CC-RIG", "ccvae")):
-        config = default_config("color_pusher", seed=args.seed, vae={"model": model, "pretrain_batches": args.batches})
-        agent = RIGAgent(config)
-        fill(agent, episodes)
-        t0 = time.monotonic()
-        stats = agent.train_vae_on_replay(args.batches)
-        timings[f"{name}_vae_s"] = time.monotonic() - t0
-        print(f"{name}: {args.batches} batches in {timings[f'{name}_vae_s']:.0f} s, last batch "
-              + " ".join(f"{k}={v:.1f}" for k, v in stats.items()), flush=True)
-        agents[name] = agent
+    frames = np.concatenate(episodes)
+    frame_colours = np.repeat(colours, [len(e) for e in episodes], axis=0)
+
+    # the colour probe, on real exploration frames labelled with their scene's colour (it never sees a VAE's output)
+    t0 = time.monotonic()
+    probe = fit_colour_probe(frames, frame_colours, args.probe_batches, seed=args.seed)
+    timings["probe_s"] = time.monotonic() - t0
 
     # held-out scenes: first frames and puck colours from another seed
     held_env = sawyer_sim.make("color_pusher", seed=args.seed + 1000)
@@ -109,37 +107,45 @@ def main() -> None:
         contexts.append(obs["image"])
         scene_colours.append(held_env.unwrapped.puck_rgb)
     contexts, scene_colours = np.stack(contexts), np.stack(scene_colours)
-    gen = torch.Generator().manual_seed(args.seed)
-    rig, cc = agents["RIG"], agents["CC-RIG"]
-    goals = {"CC-RIG": decode(cc, cc.vae.sample_goals(cc.encode(contexts, contexts)[0], gen)),
-             "RIG": decode(rig, rig.vae.sample_prior(args.scenes, gen))}
+    summary: dict = {"chance": 1 / args.group, "args": vars(args), "torch_threads": args.threads, "rates": []}
 
-    # the colour probe: exploration frames and both models' reconstructions, labelled with their scene's colour
-    t0 = time.monotonic()
-    frames = np.concatenate(episodes)
-    frame_colours = np.repeat(colours, [len(e) for e in episodes], axis=0)
-    context_frames = np.concatenate([np.repeat(e[:1], len(e), 0) for e in episodes])
-    pick = np.random.default_rng(args.seed).choice(len(frames), min(3000, len(frames)), replace=False)
-    recon = [reconstruct(a, frames[pick], context_frames[pick]) for a in (rig, cc)]
-    probe = fit_colour_probe(np.concatenate([frames, *recon]), np.concatenate([frame_colours] + [frame_colours[pick]] * 2),
-                             args.probe_batches, seed=args.seed)
-    timings["probe_s"] = time.monotonic() - t0
-    rates = {"probe on real first frames (ceiling)": contexts}
-    rates.update({f"{k} imagined goals": v for k, v in goals.items()})
-    rates.update({f"{k} reconstructions of the first frames": reconstruct(agents[k], contexts, contexts) for k in agents})
-    summary = {"chance": 1 / args.group, "args": vars(args), "timings_s": timings, "torch_threads": args.threads,
-               "load_average_at_end": os.getloadavg()}
-    for label, images in rates.items():
+    def measure(label: str, images: np.ndarray, batches: int) -> None:
         read = probe.predict(images)
         match = colour_match(read, scene_colours, args.group)
         err = float(np.linalg.norm(read - scene_colours, axis=1).mean())
-        summary[label] = {"match_rate": float(match.mean()), "n": len(match), "mean_colour_error": err}
-        print(f"{label:<45} colour match {match.mean():.3f} (n={len(match)}, chance {1 / args.group:.3f}), "
-              f"mean |read - scene colour| {err:.3f}")
+        summary["rates"].append({"what": label, "vae_batches": batches, "match_rate": float(match.mean()),
+                                 "n": len(match), "mean_colour_error": err})
+        print(f"{batches:>6} {label:<42} colour match {match.mean():.3f} (n={len(match)}, chance {1 / args.group:.3f}), "
+              f"mean |read - scene colour| {err:.3f}", flush=True)
+
+    measure("real first frames (probe ceiling)", contexts, 0)
+    agents = {}
+    for name, model in (("RIG", "vae"), ("CC-RIG", "ccvae")):
+        config = default_config("color_pusher", seed=args.seed, vae={"model": model, "pretrain_batches": args.batches})
+        agent = agents[name] = RIGAgent(config)
+        fill(agent, episodes)
+    gen = torch.Generator().manual_seed(args.seed)
+    done = 0
+    for chunk in np.diff(np.linspace(0, args.batches, args.checks + 1).round().astype(int)):
+        done += int(chunk)
+        for name, agent in agents.items():
+            t0 = time.monotonic()
+            stats = agent.train_vae_on_replay(int(chunk))
+            timings[f"{name}_vae_s"] = timings.get(f"{name}_vae_s", 0.0) + time.monotonic() - t0
+            print(f"{name}: {done} batches ({timings[f'{name}_vae_s']:.0f} s), last batch "
+                  + " ".join(f"{k}={v:.1f}" for k, v in stats.items()), flush=True)
+        rig, cc = agents["RIG"], agents["CC-RIG"]
+        measure("CC-RIG imagined goals (N(0, I), scene's zc)",
+                decode(cc, cc.vae.sample_goals(cc.encode(contexts, contexts)[0], gen)), done)
+        measure("RIG imagined goals (fitted β-VAE prior)", decode(rig, rig.vae.sample_prior(args.scenes, gen)), done)
+        for name, agent in agents.items():
+            measure(f"{name} reconstructions of the first frames", reconstruct(agent, contexts, contexts), done)
+    summary["timings_s"] = timings
+    summary["load_average_at_end"] = os.getloadavg()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2))
-    figure(contexts[:4], cc, rig, gen, out.with_suffix(".png"))
+    figure(contexts[:4], agents["CC-RIG"], agents["RIG"], gen, out.with_suffix(".png"))
     print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.png')}")
 
 

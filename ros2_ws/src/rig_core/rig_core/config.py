@@ -208,6 +208,8 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
                      "vae": {"latent_dim": 16}},
     "color_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
                      "vae": {"latent_dim": 16}},
+    "varying_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
+                       "vae": {"latent_dim": 16}},
     "door": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
              "vae": {"latent_dim": 16}, "skewfit": {"alpha": -0.5, "schedule": 1, "goal_source": "skewed"}},
     "pickup": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,

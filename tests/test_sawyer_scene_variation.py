@@ -1,5 +1,6 @@
-"""sawyer_sim multi-colour pusher (CC-RIG, thesis §3.5.1): gymnasium compliance, a seeded random puck colour per
-reset that the goal image shows too, explicit colours, determinism, and evaluation on the episode's own goal image."""
+"""sawyer_sim scenes that change per episode: the multi-colour pusher (CC-RIG, thesis §3.5.1: gymnasium compliance, a
+seeded random puck colour per reset that the goal image shows too, explicit colours, determinism, evaluation on the
+episode's own goal image) and the varying-count pusher (RIG §5: 0-2 pucks per episode)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sim_envs import open_sim_envs
 
 @pytest.fixture(scope="module")
 def envs():
-    yield from open_sim_envs(("color_pusher",))
+    yield from open_sim_envs(("color_pusher", "varying_pusher"))
 
 
 @pytest.mark.filterwarnings("ignore:.*alternative render modes")
@@ -115,3 +116,41 @@ def test_evaluation_uses_each_episodes_own_goal_image(envs):
         obs, _ = env.reset(seed=11 + i, options={"goal_state": goals.states[i]})
         np.testing.assert_array_equal(strip["goal"], obs["goal_image"])
     assert not any(f.shape[0] == 2 for f in seen)  # goals encoded one episode at a time, not as the held-out set
+
+
+@pytest.mark.filterwarnings("ignore:.*alternative render modes")
+def test_varying_pusher_draws_zero_to_two_pucks_and_hides_the_absent_ones(envs):
+    env = envs["varying_pusher"]
+    check_env(env.unwrapped, skip_render_check=False)
+    counts = []
+    for i in range(12):
+        obs, info = env.reset(seed=None if i else 0)
+        counts.append(info["n_pucks"])
+        assert env.observation_space.contains(obs)
+    assert set(counts) == {0.0, 1.0, 2.0}
+    fixed = np.array([0.0, 0.5, -0.1, 0.6, 0.1, 0.6], np.float32)  # hand and both pucks at their starts
+    images = {}
+    for k in (0, 1, 2):
+        obs, info = env.reset(seed=4, options={"n_pucks": k})
+        assert info["n_pucks"] == k and env.n_present == k
+        images[k] = env.render_state(fixed)
+        for i in np.flatnonzero(~env.present):  # parked in the goal too: nothing to push, no distance to it
+            np.testing.assert_allclose(obs["goal_state"][2 + 2 * i:4 + 2 * i], obs["state"][2 + 2 * i:4 + 2 * i])
+            assert info[f"puck{i + 1}_distance"] == 0.0
+        assert not env.objects_moved(obs["state"][None])[0]
+    shown = [int((np.abs(images[k].astype(int) - images[0].astype(int)).sum(-1) > 30).sum()) for k in (1, 2)]
+    assert 10 < shown[0] < shown[1]  # no puck drawn when absent, one, then both
+    with pytest.raises(ValueError, match="n_pucks must be 0, 1 or 2"):
+        env.reset(options={"n_pucks": 3})
+    with pytest.raises(ValueError, match="puck_counts"):
+        sawyer_sim.make("varying_pusher", puck_counts=(3,))
+
+
+def test_varying_pusher_is_deterministic():
+    a, b = (sawyer_sim.make("varying_pusher", seed=0) for _ in range(2))
+    for _ in range(5):
+        (oa, ia), (ob, ib) = a.reset(), b.reset()
+        assert ia == ib
+        np.testing.assert_array_equal(oa["goal_image"], ob["goal_image"])
+    a.close()
+    b.close()
