@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="explore → VAE → practice with imagined goals → evaluate → report")
-    run.add_argument("--env", default="reacher", help="reacher | pusher | multi_pusher | door | pickup (default: reacher)")
+    run.add_argument("--env", default="reacher",
+                     help="reacher | pusher | multi_pusher | door | pickup | color_pusher | varying_pusher (default: reacher)")
     run.add_argument("--steps", type=int, help="total env steps, exploration included")
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
     run.add_argument("--relabel", choices=RELABEL_STRATEGIES, help="goal relabeling strategy (default: rig)")
