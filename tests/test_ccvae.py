@@ -105,7 +105,7 @@ def test_context_replay_knows_each_frames_first_frame_and_drops_episodes_cut_by_
         buf.start_episode(frames[episode[0]], zero, zero)
         for f in episode[1:]:
             buf.add_step(np.zeros(2, np.float32), zero, frames[f], zero, zero)
-    # frame 4 (second episode's s0) was overwritten by frame 14? no: 14 frames, slots 0-3 now hold frames 10-13
+    # 14 frames in 10 slots: slots 0-3 now hold frames 10-13 (the first episode is gone, whole)
     np.testing.assert_array_equal(buf.context_index[buf.slot(np.arange(10, 14))], [10] * 4)
     np.testing.assert_array_equal(buf.context_index[buf.slot(np.arange(4, 10))], [4] * 6)
     assert set(buf.trainable_rows()) == set(range(10))
