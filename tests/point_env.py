@@ -65,3 +65,34 @@ class PointImageEnv(gym.Env):
         self.t += 1
         info = self._info()
         return self._obs(), -info["ee_distance"], False, self.t >= self.max_episode_steps, info
+
+
+class ColourPointImageEnv(PointImageEnv):
+    """The dot takes a random RGB colour on each reset (as the multi-colour point navigation of thesis App. B.1):
+    only goals with the episode's colour are feasible. `reset(options={"colour": (r, g, b)})` sets it (0-255)."""
+
+    background = 40
+    randomises_appearance = True  # goal images belong to one episode's scene
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.colour = np.array((230, 60, 40), np.uint8)
+        super().__init__(*args, **kwargs)
+
+    def render_state(self, state: np.ndarray) -> np.ndarray:
+        gx, gy = self._grid
+        image = np.full((self.image_size, self.image_size, 3), self.background, np.uint8)
+        image[(gx - state[0]) ** 2 + (gy - state[1]) ** 2 < 0.3**2] = self.colour
+        return image
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        gym.Env.reset(self, seed=seed)
+        colour = (options or {}).get("colour")
+        self.colour = np.asarray(colour if colour is not None else self.np_random.integers(0, 256, 3), np.uint8)
+        return super().reset(options=options)
+
+    def dot_colour(self, images: np.ndarray) -> np.ndarray:
+        """Mean colour (0-1) of the pixels that differ from the background, per image; the background if none."""
+        diff = np.abs(images.astype(np.float32) - self.background).sum(-1) > 60
+        total = np.maximum(diff.sum((1, 2)), 1)[:, None]
+        colour = (images.astype(np.float32) * diff[..., None]).sum((1, 2)) / total
+        return np.where(diff.any((1, 2))[:, None], colour, self.background) / 255.0

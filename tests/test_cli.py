@@ -38,6 +38,17 @@ def test_tiny_run_writes_report_and_resumes(tmp_path):
     assert evaluated.returncode == 0 and "ee_distance=" in evaluated.stdout
 
 
+def test_cc_rig_run_on_the_multi_colour_pusher_and_its_eval(tmp_path):
+    out = tmp_path / "cc"
+    done = rig("run", "--env", "color_pusher", "--vae", "ccvae", "--out", str(out), "--steps", "60", "--exploration-steps",
+               "40", "--set", "max_episode_steps=20", *TINY[6:])
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["vae"]["model"] == "ccvae" and "CC-RIG" in (out / "report.html").read_text()
+    evaluated = rig("eval", "--checkpoint", str(out / "seed0" / "checkpoint"), "--goals", "2")
+    assert evaluated.returncode == 0 and "puck_distance=" in evaluated.stdout, evaluated.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "--env", "walker"], "unknown env 'walker'"),
     (["run", "--set", "td3.gamma=2"], "td3.gamma must be in (0, 1)"),
@@ -45,6 +56,7 @@ def test_tiny_run_writes_report_and_resumes(tmp_path):
     (["run", "--set", "nonsense"], "--set expects key=value"),
     (["run", "--env", "pusher", "--goals", "skewfit", "--skew-alpha", "2"], "skewfit.alpha must be in [-10, 0]"),
     (["eval", "--checkpoint", "/nonexistent"], "no checkpoint at /nonexistent"),
+    (["run", "--vae", "ccvae", "--goals", "skewfit"], "vae.model=ccvae samples goals from its prior"),
 ])
 def test_bad_input_is_one_line_and_nonzero(args, message):
     done = rig(*args)

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from rig_core.ccvae import ContextConditionedVAE, train_ccvae
 from rig_core.config import RIGConfig
+from rig_core.context_replay import ContextReplayBuffer
 from rig_core.device import parse_device
 from rig_core.errors import DataError
 from rig_core.images import check_frames
@@ -32,6 +34,10 @@ class RIGAgent:
     `modules()`, `optimizers()`, `updates`) is given: fine-tuning goes on with AWAC, IQL or TD3+BC.
     The VAE and the learner live on `device`; the replay buffer (frames as uint8, latents) and the goal RNG
     stay on the CPU, and each minibatch goes to the device when it is sampled.
+
+    With `vae.model = "ccvae"` (CC-RIG, thesis §3.4.2, Alg. 2) the VAE is the context-conditioned VAE: latents are
+    z̄ = (μ(s, s0), zc) with s0 the episode's first frame (`encode(frames, context)`), goals are z̄_g = (z_g, zc)
+    with z_g ~ N(0, I), and prior relabeling keeps each transition's own zc; the policy sees (z̄, z̄_g).
     """
 
     def __init__(self, config: RIGConfig, action_dim: int = 2, learner: Any = None,
@@ -42,30 +48,50 @@ class RIGAgent:
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.torch_rng = torch.Generator().manual_seed(config.seed)
-        d = config.vae.latent_dim
-        self.vae = ConvVAE(config.image_size, d).to(self.device).eval()
+        self.contextual = config.vae.model == "ccvae"
+        if self.contextual:
+            self.vae: ConvVAE | ContextConditionedVAE = ContextConditionedVAE(
+                config.image_size, config.vae.latent_dim, config.vae.context_dim).to(self.device).eval()
+        else:
+            self.vae = ConvVAE(config.image_size, config.vae.latent_dim).to(self.device).eval()
+        d = self.latent_dim = self.vae.latent_dim  # what the replay stores and the policy sees per latent
         self.vae_optim = torch.optim.Adam(self.vae.parameters(), lr=config.vae.lr)
         self.learner = learner if learner is not None else TD3(2 * d, action_dim, config.td3, seed=config.seed,
                                                                device=self.device)
-        self.buffer = ImageReplayBuffer(config.replay_capacity, config.image_size, action_dim, d)
+        buffer_cls = ContextReplayBuffer if self.contextual else ImageReplayBuffer
+        self.buffer = buffer_cls(config.replay_capacity, config.image_size, action_dim, d)
         self.vae_version = 0
         self.skew: SkewedDistribution | None = None  # Skew-Fit's p_skewed over the replay (goals=skewfit)
 
     # ---- perception --------------------------------------------------------------------------
-    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Encoder mean and log-variance of uint8 frames (N, S, S, 3) (or one frame)."""
+    def encode(self, frames: np.ndarray, context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder mean and log-variance of uint8 frames (N, S, S, 3) (or one frame). The CC-VAE needs the
+        episode's first frame `context` (one, or one per frame) and returns z̄ = (μ(s, s0), zc); the VAE ignores it."""
         frames = check_frames(frames, self.config.image_size)
-        return self.vae.encode(frames)
+        if not self.contextual:
+            return self.vae.encode(frames)
+        if context is None:
+            raise DataError("the CC-VAE encodes a frame with its episode's first frame: pass context")
+        return self.vae.encode(frames, check_frames(context, self.config.image_size))
 
-    def sample_goals(self, n: int) -> np.ndarray:
+    def sample_goals(self, n: int, context_latents: np.ndarray | None = None) -> np.ndarray:
         """Imagined goals from the VAE prior (RIG §4.1); with Skew-Fit's goal source "skewed", the latents of
-        replay states drawn from p_skewed (thesis Alg. 10 steps 6 and 15), the prior while there is none."""
+        replay states drawn from p_skewed (thesis Alg. 10 steps 6 and 15), the prior while there is none.
+        CC-VAE: z̄_g = (z_g, zc) with zc from `context_latents` (z̄ of the episode, one row or one per goal, §3.4.2)."""
+        if self.contextual:
+            if context_latents is None:
+                raise DataError("CC-RIG goals keep the episode's context: pass context_latents")
+            rows = np.broadcast_to(np.asarray(context_latents, np.float32).reshape(-1, self.latent_dim), (n, self.latent_dim))
+            return self.vae.sample_goals(rows, self.torch_rng)
         if self.config.goals == "skewfit" and self.config.skewfit.goal_source == "skewed" and self.skew is not None:
             return self.buffer.latents[self.skew.sample(n, self.rng)].copy()
         return self.vae.sample_prior(n, self.torch_rng)
 
     def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch: OnBatch | None = None) -> dict[str, float]:
-        """Train the VAE on `frames`, refit the goal prior, re-encode the replay buffer."""
+        """Train the VAE on `frames`, refit the goal prior, re-encode the replay buffer (the CC-VAE trains on the
+        replay's (frame, context) pairs instead: `train_vae_on_replay`)."""
+        if self.contextual:
+            raise DataError("the CC-VAE trains on frames with their episode's first frame: use train_vae_on_replay")
         frames = check_frames(frames, self.config.image_size)
         if self.vae_version == 0:
             self.vae.init_output_bias(frames)
@@ -89,6 +115,8 @@ class RIGAgent:
         """
         buf = self.buffer
         frames = buf.frames[: buf.stored_frame_count()]
+        if self.contextual:
+            return self._train_ccvae_on_replay(n_batches, on_batch)
         if not skewed:
             return self.pretrain_vae(frames, n_batches, on_batch)
         skew = self.refresh_skew()
@@ -98,6 +126,20 @@ class RIGAgent:
         self.vae.reset_prior()
         self.vae_version += 1
         return {**stats, "skew/ess": skew.effective_sample_size(), "skew/candidates": float(len(skew.slots))}
+
+    def _train_ccvae_on_replay(self, n_batches: int, on_batch: OnBatch | None) -> dict[str, float]:
+        """Minimise Eq. 7 on the replay's (s_t, s0) pairs (Alg. 2 step 1), then re-encode the replay in z̄."""
+        buf, cfg = self.buffer, self.config.vae
+        assert isinstance(buf, ContextReplayBuffer) and isinstance(self.vae, ContextConditionedVAE)
+        frames = buf.frames[: buf.stored_frame_count()]
+        if self.vae_version == 0:
+            self.vae.init_output_bias(frames)
+        stats = train_ccvae(self.vae, frames, buf.stored_context_rows(), n_batches, cfg.batch_size, cfg.beta,
+                            self.vae_optim, self.rng, cfg.decoder, on_batch,
+                            beta_warmup=min(cfg.beta_warmup_batches, n_batches // 2), rows=buf.trainable_rows())
+        buf.reencode(self.vae.encode)
+        self.vae_version += 1
+        return stats
 
     def refresh_skew(self) -> SkewedDistribution:
         """p_skewed over the replay under the current VAE (thesis Eq. 9–10, Alg. 10 step 25)."""
@@ -126,8 +168,9 @@ class RIGAgent:
         buf = self.buffer
         demo_count = getattr(getattr(self.learner, "config", None), "demo_batch_size", 0)  # TD3+BC's N_D (§5.4.1)
         idx = buf.sample_indices(n, self.rng, demo_count)
-        goals, source = relabel_goals(buf, idx, cfg.relabel, cfg.future_fraction, self.sample_goals(n), self.rng)
         slots, next_slots = buf.slot(idx), buf.slot(idx + 1)
+        prior = self.sample_goals(n, buf.latents[slots]) if self.contextual else self.sample_goals(n)  # own zc (§3.4.2)
+        goals, source = relabel_goals(buf, idx, cfg.relabel, cfg.future_fraction, prior, self.rng)
         z, z_next = buf.latents[slots], buf.latents[next_slots]
         reward = compute_reward(cfg.reward, self.vae, z_next, buf.latent_logvars[next_slots], goals)
         batch = Batch.from_numpy(self.device, obs=np.concatenate([z, goals], 1), action=buf.actions[slots],

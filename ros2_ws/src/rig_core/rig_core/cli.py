@@ -3,6 +3,7 @@
     rig run --env reacher --steps 10000 --seeds 0 1 2 --out runs/reacher
     rig run --env pusher --relabel future --reward log_prob      # ablations
     rig run --env pusher --goals skewfit --skew-alpha -1          # Skew-Fit goals (thesis ch. 4)
+    rig run --env color_pusher --vae ccvae                        # CC-RIG (thesis ch. 3)
     rig run --resume --out runs/reacher                           # continue from its checkpoints
     rig run --device cuda                                         # train the VAE and TD3 on the first GPU
     rig eval --checkpoint runs/reacher/seed0/checkpoint
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from rig_core.config import GOAL_SAMPLERS, RELABEL_STRATEGIES, REWARD_TYPES, RIGConfig, default_config
+from rig_core.config import GOAL_SAMPLERS, RELABEL_STRATEGIES, REWARD_TYPES, VAE_MODELS, RIGConfig, default_config
 from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import ConfigError, RigError
 
@@ -58,6 +59,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         data.setdefault("vae", {})["online_every"] = args.online_vae_every
     if args.skew_alpha is not None:
         data.setdefault("skewfit", {})["alpha"] = args.skew_alpha
+    if args.vae is not None:
+        data.setdefault("vae", {})["model"] = args.vae
     return parse_set_items(args.set or [], data)
 
 
@@ -108,6 +111,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rig_core.agent import RIGAgent
     from rig_core.checkpoint import load_checkpoint, load_config
     from rig_core.evaluate import evaluate, make_goal_set
+    from rig_core.loop import context_encoder
 
     device = parse_device(args.device)
     config = load_config(args.checkpoint)
@@ -115,7 +119,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     load_checkpoint(agent, args.checkpoint, with_replay=False)
     env = _make_env_factory(config)()
     goals = make_goal_set(env, args.goals, config.eval_seed)
-    result = evaluate(env, goals, agent.act, lambda f: agent.encode(f)[0], seed=config.eval_seed)
+    result = evaluate(env, goals, agent.act, lambda f: agent.encode(f)[0], seed=config.eval_seed,
+                      context_encode=context_encoder(agent))
     print(" ".join(f"{k}={v:.4f}" for k, v in result.final.items()))
     return 0
 
@@ -125,13 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="explore → VAE → practice with imagined goals → evaluate → report")
-    run.add_argument("--env", default="reacher", help="reacher | pusher | multi_pusher | door | pickup (default: reacher)")
+    run.add_argument("--env", default="reacher",
+                     help="reacher | pusher | multi_pusher | door | pickup | color_pusher | varying_pusher (default: reacher)")
     run.add_argument("--steps", type=int, help="total env steps, exploration included")
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
     run.add_argument("--relabel", choices=RELABEL_STRATEGIES, help="goal relabeling strategy (default: rig)")
     run.add_argument("--reward", choices=REWARD_TYPES, help="reward (default: latent_distance)")
     run.add_argument("--goals", choices=GOAL_SAMPLERS, help="goal sampling: prior (RIG, default) or skewfit (thesis ch. 4)")
     run.add_argument("--skew-alpha", type=float, help="Skew-Fit's α (Eq. 9; default per env, thesis Table 13: -1 pusher)")
+    run.add_argument("--vae", choices=VAE_MODELS, help="vae (RIG, default) or ccvae (CC-RIG: context-conditioned VAE, "
+                     "thesis §3.4)")
     run.add_argument("--online-vae-every", type=int, help="train the VAE online every N env steps (paper: 3000)")
     run.add_argument("--exploration-steps", type=int, help="random-policy steps for VAE pre-training")
     run.add_argument("--eval-every", type=int, help="env steps between evaluations")

@@ -11,6 +11,7 @@ from rig_core.errors import ConfigError
 RELABEL_STRATEGIES = ("none", "future", "vae", "rig")
 REWARD_TYPES = ("latent_distance", "log_prob", "pixel_mse")
 GOAL_SAMPLERS = ("prior", "skewfit")  # RIG's VAE prior (§4.1) or Skew-Fit (thesis ch. 4)
+VAE_MODELS = ("vae", "ccvae")  # RIG's β-VAE (§4.1) or the context-conditioned VAE of CC-RIG (thesis §3.4)
 SKEW_GOAL_SOURCES = ("skewed", "vae")  # thesis Table 13 "Sample Goals From": p_skewed or q_φ (the skew-fitted VAE)
 
 
@@ -54,6 +55,8 @@ class VAEConfig:
     beta_warmup_batches: int = 0  # β annealed from 0 over these batches (0: off, as in the paper)
     online_every: int = 0  # env steps between online VAE updates (paper: 3000); 0 = off
     online_batches: int = 500
+    model: str = "vae"  # "vae" (RIG) or "ccvae" (CC-RIG, thesis §3.4.2): latent_dim is then the size of z_t
+    context_dim: int = 16  # CC-VAE: size of the context latent zc = e0(s0) (the thesis gives none; our choice)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,9 @@ class RIGConfig:
             (self.vae.decoder in ("bernoulli", "gaussian"),
              f"vae.decoder must be 'bernoulli' or 'gaussian', got {self.vae.decoder!r}"),
             (self.vae.beta >= 0, f"vae.beta must be >= 0, got {self.vae.beta}"),
+            (self.vae.model in VAE_MODELS, f"vae.model must be one of {VAE_MODELS}, got {self.vae.model!r}"),
+            (self.vae.context_dim > 0, f"vae.context_dim must be > 0, got {self.vae.context_dim}"),
+            (self.vae.model != "ccvae" or self.goals == "prior", "vae.model=ccvae samples goals from its prior: use goals=prior"),
             (self.vae.lr > 0, f"vae.lr must be > 0, got {self.vae.lr}"),
             (self.vae.online_every >= 0, f"vae.online_every must be >= 0, got {self.vae.online_every}"),
             (self.goals in GOAL_SAMPLERS, f"goals must be one of {GOAL_SAMPLERS}, got {self.goals!r}"),
@@ -200,6 +206,10 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
                "vae": {"latent_dim": 16}, "skewfit": {"alpha": -1.0, "schedule": 2, "goal_source": "vae"}},
     "multi_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
                      "vae": {"latent_dim": 16}},
+    "color_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
+                     "vae": {"latent_dim": 16}},
+    "varying_pusher": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
+                       "vae": {"latent_dim": 16}},
     "door": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,
              "vae": {"latent_dim": 16}, "skewfit": {"alpha": -0.5, "schedule": 1, "goal_source": "skewed"}},
     "pickup": {"exploration_steps": 10_000, "total_steps": 100_000, "eval_every": 5_000,

@@ -37,18 +37,26 @@ def make_goal_set(env, n: int, seed: int) -> GoalSet:
 
 def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.ndarray],
              encode: Callable[[np.ndarray], np.ndarray], n_strips: int = 4, strip_frames: int = 6,
-             seed: int = 0, on_episode: Callable[[], object] | None = None) -> EvalResult:
+             seed: int = 0, on_episode: Callable[[], object] | None = None,
+             context_encode: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> EvalResult:
     """Run one episode per goal; `policy(latent, goal_latent)` → action; `encode(frames)` → latents;
-    `on_episode()` after each episode."""
-    goal_latents = encode(goals.images)
+    `on_episode()` after each episode. With `context_encode(frames, s0)` (CC-RIG, thesis §3.4.2: z_g = μ(s_g, s0))
+    the goal and every frame are encoded with the episode's first frame s0. Envs whose appearance changes per
+    episode (`randomises_appearance`, e.g. the puck colour) give the goal image of that episode's scene at reset."""
+    per_episode_scene = bool(getattr(env.unwrapped, "randomises_appearance", False))
+    goal_latents = encode(goals.images) if context_encode is None and not per_episode_scene else None
     per_goal: dict[str, list[float]] = {}
     strips = []
-    for i, (goal_state, goal_latent) in enumerate(zip(goals.states, goal_latents, strict=True)):
+    for i, goal_state in enumerate(goals.states):
         obs, info = env.reset(seed=seed + i, options={"goal_state": goal_state})
+        goal_image = obs["goal_image"] if per_episode_scene else goals.images[i]
+        s0 = obs["image"]
+        episode_encode = encode if context_encode is None else (lambda f, s0=s0: context_encode(f, s0))
+        goal_latent = goal_latents[i] if goal_latents is not None else episode_encode(goal_image[None])[0]
         frames = [obs["image"]]
         done = False
         while not done:
-            action = policy(encode(obs["image"][None])[0], goal_latent)
+            action = policy(episode_encode(obs["image"][None])[0], goal_latent)
             obs, _, terminated, truncated, info = env.step(action)
             frames.append(obs["image"])
             done = terminated or truncated
@@ -57,7 +65,7 @@ def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.
                 per_goal.setdefault(key, []).append(float(info[key]))
         if i < n_strips:
             pick = np.linspace(0, len(frames) - 1, strip_frames).round().astype(int)
-            strips.append({"goal": goals.images[i], "frames": np.stack([frames[j] for j in pick])})
+            strips.append({"goal": goal_image, "frames": np.stack([frames[j] for j in pick])})
         if on_episode is not None:
             on_episode()
     final = {k: float(np.mean(v)) for k, v in per_goal.items()}

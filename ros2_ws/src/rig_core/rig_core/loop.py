@@ -43,6 +43,11 @@ def _encoder(agent: RIGAgent) -> Callable[[np.ndarray], np.ndarray]:
     return lambda frames: agent.encode(frames)[0]
 
 
+def context_encoder(agent: RIGAgent) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """For `evaluate`: the CC-VAE encodes with the episode's first frame (thesis §3.4.2); None for the VAE."""
+    return (lambda frames, s0: agent.encode(frames, s0)[0]) if agent.contextual else None
+
+
 def plan_phases(config: RIGConfig, step: int, vae_pretrained: bool, episode_steps: int | None) -> list[Phase]:
     """The work `run_rig` has left from env step `step`, per phase in its own unit. An evaluation episode is
     estimated at `episode_steps` exploration steps until evaluations are measured."""
@@ -108,16 +113,17 @@ def run_rig(
         """One episode; during exploration actions are pure OU noise and nothing is trained."""
         nonlocal step
         obs, _ = env.reset(seed=config.seed if step == 0 else None)
-        z, logvar = agent.encode(obs["image"])
+        context = obs["image"]  # s0: the CC-VAE's context for this episode (thesis §3.4.2); the VAE ignores it
+        z, logvar = agent.encode(obs["image"], context)
         agent.buffer.start_episode(obs["image"], z[0], logvar[0])
         coverage.record(agent.buffer, obs["state"])
-        goal = agent.sample_goals(1)[0]
+        goal = agent.sample_goals(1, z)[0]
         noise.reset()
         done = False
         while not done and step < config.total_steps:
             action = np.clip(noise.sample(), -1, 1) if explore_only else agent.act(z[0], goal, noise.sample())
             obs, _, terminated, truncated, _ = env.step(action)
-            z, logvar = agent.encode(obs["image"])
+            z, logvar = agent.encode(obs["image"], context)
             agent.buffer.add_step(action, goal, obs["image"], z[0], logvar[0])
             coverage.record(agent.buffer, obs["state"])
             step += 1
@@ -140,7 +146,8 @@ def run_rig(
 
     def evaluate_policy(policy: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> EvalResult:
         with bar.phase("evaluation"):
-            return evaluate(eval_env, goals, policy, _encoder(agent), seed=config.eval_seed, on_episode=bar.advance)
+            return evaluate(eval_env, goals, policy, _encoder(agent), seed=config.eval_seed, on_episode=bar.advance,
+                            context_encode=context_encoder(agent))
 
     def record_eval() -> EvalResult:
         result = evaluate_policy(agent.act)
@@ -161,8 +168,8 @@ def run_rig(
     if not random_baseline:  # 2. VAE pre-training on the exploration frames (Skew-Fit: already trained online)
         if agent.vae_version == 0:
             bar.start("VAE pre-training")
-            agent.pretrain_vae(agent.buffer.frames[: agent.buffer.stored_frame_count()], config.vae.pretrain_batches,
-                               on_batch=lambda _i, stats: bar.advance(1, f"loss {stats['vae/loss']:.1f}"))
+            agent.train_vae_on_replay(config.vae.pretrain_batches,  # the VAE: pretrain_vae on the replay's frames
+                                      on_batch=lambda _i, stats: bar.advance(1, f"loss {stats['vae/loss']:.1f}"))
         random_baseline = evaluate_policy(random_policy(config.seed, agent.action_dim)).final
         bar.note("random policy: " + " ".join(f"{k}={v:.3f}" for k, v in random_baseline.items()))
         record_eval()

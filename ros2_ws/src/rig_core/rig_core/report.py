@@ -39,6 +39,8 @@ def curve_table(results: list[RunResult], metric: str) -> tuple[np.ndarray, np.n
 
 
 def method_label(config) -> str:
+    if config.vae.model == "ccvae":
+        return "CC-RIG"
     return "RIG + Skew-Fit" if config.goals == "skewfit" else "RIG"
 
 
@@ -102,9 +104,14 @@ def _vae_figure(result: RunResult, path: Path) -> None:
     agent = result.agent
     frames = result.vae_frames[:8]
     with torch.no_grad():
-        mu, _ = agent.vae.encode_tensor(to_tensor(frames, agent.vae.device))
+        if agent.contextual:  # CC-VAE: each image is its own context; imagined goals for the first image's scene
+            mu = torch.as_tensor(agent.encode(frames, frames)[0], device=agent.vae.device)
+            goals = agent.sample_goals(8, mu[:1].cpu().numpy())
+        else:
+            mu, _ = agent.vae.encode_tensor(to_tensor(frames, agent.vae.device))
+            goals = agent.sample_goals(8)
         recon = to_uint8(agent.vae.decode(mu))
-        prior = to_uint8(agent.vae.decode(torch.as_tensor(agent.sample_goals(8), device=agent.vae.device)))
+        prior = to_uint8(agent.vae.decode(torch.as_tensor(goals, device=agent.vae.device)))
     _image_grid([frames, recon, prior], ["held-out images", "VAE reconstructions", "samples from the prior (imagined goals)"],
                 path, "β-VAE")
 
@@ -127,7 +134,7 @@ def _goals_figure(result: RunResult, path: Path) -> bool:
     """Thesis Fig. 13 / Fig. 70: proposed goals under uniform replay sampling, under p_skewed, and from the prior.
     False when the run's replay is not at hand (graph_run loads the trainer's checkpoint without it)."""
     agent, n = result.agent, 10
-    if agent.buffer.stored_frame_count() == 0:
+    if agent.buffer.stored_frame_count() == 0 or agent.contextual:  # CC-RIG: no Skew-Fit comparison
         return False
     uniform, skew = proposed_goal_slots(result, n)
     with torch.no_grad():

@@ -106,6 +106,8 @@ class TrainerNode(Node):
                 self.config = finetune.finetune_config(self.config, p.init_checkpoint)
         except RigError as err:
             raise RuntimeError(f"trainer_node: {err}") from None
+        if self.config.vae.model != "vae":  # the graph's encoder and episode nodes encode frames without s0
+            raise RuntimeError("trainer_node: vae.model=ccvae (CC-RIG) runs in `rig run` only, not through the graph")
         self.agent = RIGAgent(self.config, device=self.device)
         self.arm_topics = [t.strip() for t in p.experience_topics.split(",") if t.strip()]
         if not self.arm_topics:

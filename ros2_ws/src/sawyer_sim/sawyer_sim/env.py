@@ -111,6 +111,7 @@ class SawyerVisualEnv(gym.Env):
     # ----- gymnasium API -----
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)
+        self._randomise_scene(options or {})
         goal = (options or {}).get("goal_state")
         goal = self.sample_goal_state(self.np_random) if goal is None else self._check_state(goal, "goal_state")
         self._goal[:] = goal
@@ -195,6 +196,9 @@ class SawyerVisualEnv(gym.Env):
 
     def _bind_objects(self) -> None:
         """Look up the ids of task objects in the compiled model (pucks are bound in __init__)."""
+
+    def _randomise_scene(self, options: dict[str, Any]) -> None:
+        """Draw this episode's appearance from ``self.np_random`` before the goal image is rendered (none here)."""
 
     def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         dim = 2 + 2 * self.n_pucks

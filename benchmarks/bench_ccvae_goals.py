@@ -1,0 +1,174 @@
+"""Imagined goals on the multi-colour pusher, RIG vs CC-RIG (thesis §3.5.3, Fig. 11): the share of decoded goals
+whose puck keeps the colour of the scene they were proposed for.
+
+Random OU exploration (as `rig run`) fills a RIG agent (β-VAE) and a CC-RIG agent (CC-VAE) with the same frames;
+each trains its VAE on them (`train_vae_on_replay`, the code `rig run` uses). On held-out scenes (another env seed),
+RIG imagines goals from its prior, CC-RIG from N(0, I) with the scene's zc (§3.4.2). A colour probe
+(`rig_core.colour_probe`, trained on the real exploration frames only) reads the puck colour of each decoded goal;
+a goal matches when that colour is nearest its own scene's among `--group` scenes (chance 1/group). The probe's
+ceiling is its rate on the real first frames of the held-out scenes; each model's reconstructions of those frames
+show how much of the colour its decodes keep at all. Measured `--checks` times during VAE training.
+
+Run: nice -n 19 .venv/bin/python benchmarks/bench_ccvae_goals.py [--episodes 100] [--batches 2000] [--scenes 128]
+Writes benchmarks/results/ccvae_goals.json and ccvae_goals.png (goals for four scenes: CC-RIG beside RIG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import numpy as np
+import torch
+
+import sawyer_sim
+from rig_core.agent import RIGAgent
+from rig_core.colour_probe import colour_match, fit_colour_probe
+from rig_core.config import default_config
+from rig_core.images import to_uint8
+from rig_core.noise import OUNoise
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def explore(env, episodes: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Episodes of OU-noise actions (θ = 0.15, σ = 0.3, as `rig run`): per episode its frames, and each puck colour."""
+    rng = np.random.default_rng(seed)
+    noise = OUNoise(2, 0.15, 0.3, rng)
+    out, colours = [], []
+    obs, _ = env.reset(seed=seed)
+    for e in range(episodes):
+        if e:
+            obs, _ = env.reset()
+        noise.reset()
+        frames, done = [obs["image"]], False
+        while not done:
+            obs, _, terminated, truncated, _ = env.step(np.clip(noise.sample(), -1, 1))
+            frames.append(obs["image"])
+            done = terminated or truncated
+        out.append(np.stack(frames))
+        colours.append(env.unwrapped.puck_rgb)
+    return out, np.stack(colours)
+
+
+def fill(agent: RIGAgent, episodes: list[np.ndarray]) -> None:
+    zero = np.zeros(agent.latent_dim, np.float32)
+    for frames in episodes:
+        agent.buffer.start_episode(frames[0], zero, zero)
+        for frame in frames[1:]:
+            agent.buffer.add_step(np.zeros(agent.action_dim, np.float32), zero, frame, zero, zero)
+
+
+def decode(agent: RIGAgent, z: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return to_uint8(agent.vae.decode(torch.as_tensor(z, device=agent.vae.device)))
+
+
+def reconstruct(agent: RIGAgent, frames: np.ndarray, contexts: np.ndarray) -> np.ndarray:
+    return decode(agent, agent.encode(frames, contexts)[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--episodes", type=int, default=100, help="exploration episodes (100 env steps each)")
+    ap.add_argument("--batches", type=int, default=2000, help="VAE training batches (RIG default: 2000)")
+    ap.add_argument("--scenes", type=int, default=128, help="held-out scenes (one context each)")
+    ap.add_argument("--group", type=int, default=8, help="scenes a goal's colour is compared among")
+    ap.add_argument("--probe-batches", type=int, default=800)
+    ap.add_argument("--checks", type=int, default=4, help="measurements during VAE training")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(RESULTS / "ccvae_goals"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    env = sawyer_sim.make("color_pusher", seed=args.seed)
+    episodes, colours = explore(env, args.episodes, args.seed)
+    timings["exploration_s"] = time.monotonic() - t0
+    frames = np.concatenate(episodes)
+    frame_colours = np.repeat(colours, [len(e) for e in episodes], axis=0)
+
+    # the colour probe, on real exploration frames labelled with their scene's colour (it never sees a VAE's output)
+    t0 = time.monotonic()
+    probe = fit_colour_probe(frames, frame_colours, args.probe_batches, seed=args.seed)
+    timings["probe_s"] = time.monotonic() - t0
+
+    # held-out scenes: first frames and puck colours from another seed
+    held_env = sawyer_sim.make("color_pusher", seed=args.seed + 1000)
+    contexts, scene_colours = [], []
+    for i in range(args.scenes):
+        obs, _ = held_env.reset(seed=args.seed + 1000 + i)
+        contexts.append(obs["image"])
+        scene_colours.append(held_env.unwrapped.puck_rgb)
+    contexts, scene_colours = np.stack(contexts), np.stack(scene_colours)
+    summary: dict = {"chance": 1 / args.group, "args": vars(args), "torch_threads": args.threads, "rates": []}
+
+    def measure(label: str, images: np.ndarray, batches: int) -> None:
+        read = probe.predict(images)
+        match = colour_match(read, scene_colours, args.group)
+        err = float(np.linalg.norm(read - scene_colours, axis=1).mean())
+        summary["rates"].append({"what": label, "vae_batches": batches, "match_rate": float(match.mean()),
+                                 "n": len(match), "mean_colour_error": err})
+        print(f"{batches:>6} {label:<42} colour match {match.mean():.3f} (n={len(match)}, chance {1 / args.group:.3f}), "
+              f"mean |read - scene colour| {err:.3f}", flush=True)
+
+    measure("real first frames (probe ceiling)", contexts, 0)
+    agents = {}
+    for name, model in (("RIG", "vae"), ("CC-RIG", "ccvae")):
+        config = default_config("color_pusher", seed=args.seed, vae={"model": model, "pretrain_batches": args.batches})
+        agent = agents[name] = RIGAgent(config)
+        fill(agent, episodes)
+    gen = torch.Generator().manual_seed(args.seed)
+    done = 0
+    for chunk in np.diff(np.linspace(0, args.batches, args.checks + 1).round().astype(int)):
+        done += int(chunk)
+        for name, agent in agents.items():
+            t0 = time.monotonic()
+            stats = agent.train_vae_on_replay(int(chunk))
+            timings[f"{name}_vae_s"] = timings.get(f"{name}_vae_s", 0.0) + time.monotonic() - t0
+            print(f"{name}: {done} batches ({timings[f'{name}_vae_s']:.0f} s), last batch "
+                  + " ".join(f"{k}={v:.1f}" for k, v in stats.items()), flush=True)
+        rig, cc = agents["RIG"], agents["CC-RIG"]
+        measure("CC-RIG imagined goals (N(0, I), scene's zc)",
+                decode(cc, cc.vae.sample_goals(cc.encode(contexts, contexts)[0], gen)), done)
+        measure("RIG imagined goals (fitted β-VAE prior)", decode(rig, rig.vae.sample_prior(args.scenes, gen)), done)
+        for name, agent in agents.items():
+            measure(f"{name} reconstructions of the first frames", reconstruct(agent, contexts, contexts), done)
+    summary["timings_s"] = timings
+    summary["load_average_at_end"] = os.getloadavg()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    figure(contexts[:4], agents["CC-RIG"], agents["RIG"], gen, out.with_suffix(".png"))
+    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.png')}")
+
+
+def figure(contexts: np.ndarray, cc: RIGAgent, rig: RIGAgent, gen: torch.Generator, path: Path, per: int = 5) -> None:
+    """Per scene: its first frame, CC-RIG's goals for it, RIG's goals (thesis Fig. 11)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for s0 in contexts:
+        cc_goals = decode(cc, cc.vae.sample_goals(np.repeat(cc.encode(s0[None], s0[None])[0], per, 0), gen))
+        rig_goals = decode(rig, rig.vae.sample_prior(per, gen))
+        gap = np.full_like(s0[:, :6], 255)
+        rows.append(np.concatenate([s0, gap, *cc_goals, gap, *rig_goals], 1))
+    fig, ax = plt.subplots(figsize=(12, 1.3 * len(rows) + 0.6))
+    ax.imshow(np.concatenate(rows, 0), interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"scene s0 | CC-RIG goals: N(0, I) with the scene's zc ({per}) | RIG goals: β-VAE prior ({per})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
