@@ -4,7 +4,8 @@ gymnasium API, headless.
 >>> env = sawyer_sim.make("pusher", image_size=48, seed=0)
 
 Also registered as gymnasium ids ``sawyer_sim/VisualReacher-v0``, ``sawyer_sim/VisualPusher-v0``,
-``sawyer_sim/VisualMultiObjectPusher-v0``, ``sawyer_sim/VisualDoor-v0`` and ``sawyer_sim/VisualPickup-v0``.
+``sawyer_sim/VisualMultiObjectPusher-v0``, ``sawyer_sim/VisualDoor-v0``, ``sawyer_sim/VisualPickup-v0`` and
+``sawyer_sim/VisualInsertion-v0``.
 Rendering is offscreen; ``MUJOCO_GL`` defaults to ``egl``.
 """
 
@@ -20,11 +21,13 @@ import gymnasium as gym
 
 from sawyer_sim.door import SawyerDoorEnv
 from sawyer_sim.env import SawyerVisualEnv
+from sawyer_sim.insertion import SawyerInsertionEnv
 from sawyer_sim.pickup import SawyerPickupEnv
 from sawyer_sim.tasks import TASKS
 
 ENV_CLASSES: dict[str, type[SawyerVisualEnv]] = {
-    **dict.fromkeys(TASKS, SawyerVisualEnv), "door": SawyerDoorEnv, "pickup": SawyerPickupEnv}
+    **dict.fromkeys(TASKS, SawyerVisualEnv), "door": SawyerDoorEnv, "pickup": SawyerPickupEnv,
+    "insertion": SawyerInsertionEnv}
 ENV_NAMES: tuple[str, ...] = tuple(ENV_CLASSES)
 GYM_IDS = {
     "reacher": "sawyer_sim/VisualReacher-v0",
@@ -32,6 +35,7 @@ GYM_IDS = {
     "multi_pusher": "sawyer_sim/VisualMultiObjectPusher-v0",
     "door": "sawyer_sim/VisualDoor-v0",
     "pickup": "sawyer_sim/VisualPickup-v0",
+    "insertion": "sawyer_sim/VisualInsertion-v0",
 }
 
 for _name, _id in GYM_IDS.items():
@@ -47,4 +51,5 @@ def make(name: str, image_size: int = 48, seed: int | None = None, **kwargs: Any
     return ENV_CLASSES[name](task=name, image_size=image_size, seed=seed, **kwargs)
 
 
-__all__ = ["ENV_CLASSES", "ENV_NAMES", "GYM_IDS", "SawyerDoorEnv", "SawyerPickupEnv", "SawyerVisualEnv", "make"]
+__all__ = ["ENV_CLASSES", "ENV_NAMES", "GYM_IDS", "SawyerDoorEnv", "SawyerInsertionEnv", "SawyerPickupEnv", "SawyerVisualEnv",
+           "make"]
