@@ -172,9 +172,9 @@ def test_image_size_option():
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match="reacher, pusher, multi_pusher, door, pickup"):
+    with pytest.raises(ValueError, match="reacher, pusher, multi_pusher, door, pickup, insertion"):
         sawyer_sim.make("walker")
-    assert sawyer_sim.ENV_NAMES == ("reacher", "pusher", "multi_pusher", "door", "pickup")
+    assert sawyer_sim.ENV_NAMES == ("reacher", "pusher", "multi_pusher", "door", "pickup", "insertion")
 
 
 @pytest.mark.parametrize("name", sawyer_sim.ENV_NAMES)

@@ -43,6 +43,7 @@ WALL = 0.01  # socket wall thickness
 SOCKET_HEIGHT = 0.025  # hole depth = wall height above the table; the floor is FLOOR thick
 FLOOR = 0.002
 INSERT_DEPTH = 0.015  # success: the tip at least this far below the socket top
+CONTACT_SLACK = 0.001  # m: a peg pressed against a wall sinks this far into it (soft contacts)
 FRICTION = 0.8  # peg on socket (sliding)
 SERVO_KP = 400.0  # N/m, Cartesian stiffness of the peg servo
 SERVO_DAMPING = 2 * np.sqrt(SERVO_KP * PEG_MASS)  # critically damped
@@ -205,7 +206,7 @@ class SawyerInsertionEnv(SawyerVisualEnv):
 
     def inserted(self, tip: np.ndarray) -> bool:
         """Insertion detected (§9.3.2.3 "through a distance measurement"): the tip deep enough inside the hole."""
-        inside = np.all(np.abs(np.asarray(tip[:2]) - self.socket_xy) <= CLEARANCE + 1e-4)
+        inside = np.all(np.abs(np.asarray(tip[:2]) - self.socket_xy) <= CLEARANCE + CONTACT_SLACK)
         return bool(inside and tip[2] <= SOCKET_HEIGHT - INSERT_DEPTH)
 
     # ----- internals -----
