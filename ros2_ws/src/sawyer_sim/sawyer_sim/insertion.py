@@ -57,8 +57,10 @@ REWARDS = ("dense", "sparse")
 FORCE_LIMIT = 100.0  # N, bound of f_z in the state space (the servo cannot push harder than ~kp · MAX_STEP)
 INSERTION_CAMERA = {"cam_pos": (0.0, 0.95, 0.32), "cam_target": (0.0, 0.6, 0.02)}
 INSERTION_TASKS = {
-    # tip box (x, y, z): the socket range plus room to move; the peg never goes below the table
-    "insertion": TaskSpec("insertion", (-0.12, 0.45, FLOOR), (0.12, 0.75, 0.15), (0.0, 0.6, 0.075), (), (), (), 30, 30.0),
+    # servo target box (x, y, z): the socket range plus room to move; down to 1 cm under the socket floor, so the peg
+    # can press on what it touches (the floor, the rim, or a plate under the socket that the camera does not draw)
+    "insertion": TaskSpec("insertion", (-0.12, 0.45, FLOOR - MAX_STEP), (0.12, 0.75, 0.15), (0.0, 0.6, 0.075), (), (), (),
+                          30, 30.0),
 }
 
 
@@ -78,6 +80,7 @@ def _socket_xml() -> str:
     return f"""    <body name="socket" pos="0 0.6 0">
 {geoms}
       <geom name="socket_floor" type="box" pos="0 0 {FLOOR / 2}" size="{hole} {hole} {FLOOR / 2}" {solid}/>
+      <geom name="socket_plate" type="box" pos="0 0 -0.001" size="0.2 0.2 0.001" group="3" {solid}/>
     </body>
     <body name="peg_carrier" pos="0 0 0" gravcomp="1">
       <joint name="peg_x" type="slide" axis="1 0 0" damping="{SERVO_DAMPING:.4g}" armature="0.01"/>
