@@ -57,9 +57,21 @@ def test_zero_init_residual_follows_the_p_controller_exactly():
     env.close()
     np.testing.assert_array_equal(trajectories[0], trajectories[1])
     assert np.abs(trajectories[0][-1, 2] - trajectories[0][0, 2]) > 0.02  # the controller really moved it down
-    # Without zero-init the untrained residual moves it differently.
-    other = make_learner(ResidualRLConfig(zero_init=False))
-    assert np.abs(other.act(feats)).max() > 1e-3
+    # Without zero-init the untrained residual is not zero.
+    assert np.abs(make_learner(ResidualRLConfig(zero_init=False)).act(feats)).max() > 1e-3
+
+
+def test_sac_residual_starts_at_zero_and_updates():
+    learner = make_learner(ResidualRLConfig.from_dict({"algo": "sac", "td3": {"hidden_sizes": [32, 32], "batch_size": 16}}))
+    feats = np.random.default_rng(2).normal(size=(16, 7)).astype(np.float32)
+    assert np.all(learner.act(feats) == 0.0)  # mean action tanh(0); sampling still explores
+    assert np.abs(learner.sample(feats[0])).max() > 0 and np.all(np.abs(learner.sample(feats[0])) <= 1.0)
+    from rig_core.td3 import Batch
+
+    batch = Batch.from_numpy(learner.device, feats, np.zeros((16, 3)), np.ones(16), feats)
+    before = learner.critic.layers[0].weight.detach().clone()
+    stats = learner.update(batch)
+    assert np.isfinite(list(stats.values())).all() and not np.array_equal(before, learner.critic.layers[0].weight.detach())
 
 
 def test_features_and_config_errors():

@@ -4,8 +4,9 @@ The executed action is u′ = clip(πH(s) + b · πθ(s), −1, 1): πH(s) = −
 metres / the env's step size) and πθ ∈ [−1, 1]ᴬ the learned residual, so the residual never moves any axis by more
 than the bound b. As in Alg. 6 the replay stores the residual uθ (not u′): the controller is part of the dynamics the
 critic learns. With ``zero_init`` the actor's last layer starts at zero, so before learning the behaviour is exactly
-the P-controller's. kp = 0 and b = 1 is plain RL on the same observation ("RL alone", §8.5.1). TD3 (§8.3.2) learns
-πθ; hyper-parameters are the thesis' Table 10 TD3 values except where ``ResidualRLConfig`` says otherwise.
+the P-controller's. kp = 0 and b = 1 is plain RL on the same observation ("RL alone", §8.5.1). TD3 (§8.3.2) or SAC
+(§9.4.1, ``algo="sac"``) learns πθ; hyper-parameters are the thesis' Table 10 TD3 values except where
+``ResidualRLConfig`` says otherwise (chapters 8–9 list none of their own).
 
 Observation of πθ (the state of §9.3.2.2 plus where the socket is): peg tip relative to the socket's inserted pose,
 tip relative to the controller's target x*, and the force f_z. The learner thus sees the socket (as a camera would);
@@ -27,12 +28,13 @@ import torch
 
 from rig_core.config import TD3Config, _build
 from rig_core.errors import ConfigError
+from rig_core.sac import SAC
 from rig_core.td3 import TD3, Batch
 
 KP_AXES = (1.0, 1.0, 0.3)  # §9.4.2: kp = [1, 1, 0.3]
 POSITION_SCALE = 0.02  # m → network input units
 FORCE_SCALE = 5.0  # N → network input units
-ALGOS = ("td3",)
+ALGOS = ("td3", "sac")  # §8.3.2 TD3; §9.4.1 also SAC
 
 
 @dataclass(frozen=True)
@@ -137,13 +139,18 @@ class ResidualReplay:
         return Batch.from_numpy(device, self.obs[idx], self.action[idx], self.reward[idx] * scale, self.next_obs[idx])
 
 
-def make_learner(config: ResidualRLConfig, obs_dim: int = 7, action_dim: int = 3) -> TD3:
-    learner = TD3(obs_dim, action_dim, config.td3, seed=config.seed)
-    if config.zero_init:  # residual starts at zero output: tanh(0) = 0
-        for actor in (learner.actor, learner.actor_target):
-            last = actor.net[-2]
-            torch.nn.init.zeros_(last.weight)
-            torch.nn.init.zeros_(last.bias)
+def make_learner(config: ResidualRLConfig, obs_dim: int = 7, action_dim: int = 3) -> TD3 | SAC:
+    """TD3 or SAC; with ``zero_init`` the layer that gives the (mean) action is zero, so tanh(·) = 0 on any input."""
+    if config.algo == "sac":
+        learner = SAC(obs_dim, action_dim, config.td3, seed=config.seed)
+        last_layers = [learner.actor.mean_head]
+    else:
+        learner = TD3(obs_dim, action_dim, config.td3, seed=config.seed)
+        last_layers = [learner.actor.net[-2], learner.actor_target.net[-2]]
+    if config.zero_init:
+        for layer in last_layers:
+            torch.nn.init.zeros_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
     return learner
 
 
@@ -186,6 +193,8 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
         return learner.act(feats)
 
     policy = ResidualPolicy(config.kp, config.residual_bound, env.max_step, residual_fn)
+    # Exploration: Gaussian noise on TD3's residual; SAC samples its own stochastic policy.
+    explore = ResidualPolicy(config.kp, config.residual_bound, env.max_step, learner.sample) if config.algo == "sac" else None
     replay = ResidualReplay(min(config.replay_capacity, max(config.total_steps, 1000)), 7, 3)
     curve: list[dict[str, float]] = []
     start = time.monotonic()
@@ -201,8 +210,11 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
     obs, _ = env.reset(seed=config.seed)
     for step in range(1, config.total_steps + 1):
         feats = features(obs["state"], obs["goal_state"], env.controller_target)
-        noise = rng.normal(0.0, config.exploration_sigma, 3).astype(np.float32)
-        action, residual = policy(obs, env.controller_target, noise)
+        if explore is not None:
+            action, residual = explore(obs, env.controller_target)
+        else:
+            noise = rng.normal(0.0, config.exploration_sigma, 3).astype(np.float32)
+            action, residual = policy(obs, env.controller_target, noise)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         replay.add(feats, residual, reward, features(next_obs["state"], next_obs["goal_state"], env.controller_target))
         obs = next_obs
