@@ -88,4 +88,4 @@ class SAC:
         with torch.no_grad():
             torch._foreach_lerp_(list(self.critic_target.parameters()), list(self.critic.parameters()), cfg.tau)
         self.updates += 1
-        return {"sac/critic_loss": float(critic_loss), "sac/actor_loss": float(actor_loss), "sac/alpha": float(alpha)}
+        return {"sac/critic_loss": critic_loss.item(), "sac/actor_loss": actor_loss.item(), "sac/alpha": alpha.item()}
