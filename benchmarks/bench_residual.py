@@ -74,9 +74,10 @@ def summary(args: argparse.Namespace) -> None:
 
     controller = args.out / "controller.json"
     p_rate = json.loads(controller.read_text())["success_rate"] if controller.exists() else None
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for reward in ("dense", "sparse"):
-        for method in METHODS:
+    rewards = [r for r in ("dense", "sparse") if any(args.out.glob(f"curve_{r}_*.json"))]
+    fig, axes = plt.subplots(1, max(len(rewards), 1), figsize=(5 * max(len(rewards), 1), 3.6), squeeze=False)
+    for ax, reward in zip(axes[0], rewards, strict=False):
+        for method, color in (("residual", "tab:red"), ("rl", "tab:blue")):
             files = sorted(args.out.glob(f"curve_{reward}_{method}_seed*.json"))
             if not files:
                 continue
@@ -87,20 +88,25 @@ def summary(args: argparse.Namespace) -> None:
             to50 = [_steps_to(r, 0.5) for r in runs]
             to90 = [_steps_to(r, 0.9) for r in runs]
             print(f"{reward:6s} {method:8s} seeds {len(runs)}: final success {rates[:, -1].mean():.2f} ± {rates[:, -1].std():.2f}"
-                  f" (per seed {', '.join(f'{v:.2f}' for v in rates[:, -1])}); best {rates.max(1).mean():.2f};"
-                  f" steps to 50 %: {to50}; to 90 %: {to90}")
-            line = ax.plot(steps, rates.mean(0), label=f"{method} ({reward}, {len(runs)} seeds)")[0]
-            ax.fill_between(steps, rates.min(0), rates.max(0), color=line.get_color(), alpha=0.15)
+                  f" (per seed {', '.join(f'{v:.2f}' for v in rates[:, -1])}); steps to 50 %: {to50}; to 90 %: {to90}")
+            print("        mean per eval step: " + " ".join(f"{s}:{m:.2f}" for s, m in zip(steps, rates.mean(0), strict=True)))
+            label = f"{'residual RL' if method == 'residual' else 'RL alone'} ({len(runs)} seed{'s' * (len(runs) > 1)})"
+            ax.plot(steps, rates.mean(0), color=color, label=label)
+            ax.fill_between(steps, rates.mean(0) - rates.std(0), rates.mean(0) + rates.std(0), color=color, alpha=0.2)
+        if p_rate is not None:
+            ax.axhline(p_rate, color="gray", ls="--", label="P-controller alone")
+        ax.set_title(f"{reward} reward (Eq. {47 if reward == 'sparse' else 48})")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("success rate")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend()
     if p_rate is not None:
-        ax.axhline(p_rate, color="0.4", ls="--", label="P-controller alone")
         print(f"P-controller alone: {p_rate:.2f}")
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("success rate (eval episodes)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7)
+    fig.suptitle("Insertion: success rate on held-out episodes")
     fig.tight_layout()
-    fig.savefig(args.out / "success_vs_steps.png", dpi=120)
-    for sweep_file in sorted(args.out.glob("sweep_*.json")):
+    fig.savefig(args.out / "success_vs_steps.png", dpi=110)
+    for sweep_file in sorted(args.out.glob("**/sweep_*.json")):
         for row in json.loads(sweep_file.read_text()):
             print(f"{sweep_file.stem}: target error {row['target_error'] * 1000:4.1f} mm  P-controller "
                   f"{row['controller_success']:.2f}  residual {row.get('residual_success', float('nan')):.2f}")
