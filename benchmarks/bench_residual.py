@@ -5,7 +5,7 @@
     nice -n 19 .venv/bin/python benchmarks/bench_residual.py curves --methods residual rl --seeds 0 1 2 \
         --steps 3000 --out benchmarks/results/residual
     # success vs target error: the P-controller alone and residual RL (one seed each)
-    nice -n 19 .venv/bin/python benchmarks/bench_residual.py sweep --errors 0 0.0025 0.005 0.0075 0.01 \
+    nice -n 19 .venv/bin/python benchmarks/bench_residual.py sweep --errors 0 0.003 0.006 0.009 0.012 \
         --steps 3000 --out benchmarks/results/residual
     # tables (and a PNG of the curves) from what is there
     .venv/bin/python benchmarks/bench_residual.py summary --out benchmarks/results/residual
@@ -121,8 +121,8 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--reward", choices=("dense", "sparse"), default="dense")
-    parser.add_argument("--error", type=float, default=0.005, help="target error for the curves (m)")
-    parser.add_argument("--errors", type=float, nargs="+", default=[0.0, 0.0025, 0.005, 0.0075, 0.01])
+    parser.add_argument("--error", type=float, default=0.006, help="target error for the curves (m)")
+    parser.add_argument("--errors", type=float, nargs="+", default=[0.0, 0.003, 0.006, 0.009, 0.012])
     parser.add_argument("--controller", action="store_true", help="curves: also evaluate the P-controller alone")
     parser.add_argument("--controller-episodes", type=int, default=200)
     parser.add_argument("--controller-only", action="store_true", help="sweep: the P-controller alone")

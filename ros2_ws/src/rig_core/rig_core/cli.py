@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--residual", action="store_true", help="learn a residual on the P-controller (else RL alone)")
     res.add_argument("--kp", type=float, help="P-gain scale K: kp = K·(1, 1, 0.3) (default 1)")
     res.add_argument("--residual-bound", type=float, help="bound on the residual per axis, action units (default 1)")
-    res.add_argument("--target-error", type=float, help="controller target error, ± m per axis (default 0.005)")
+    res.add_argument("--target-error", type=float, help="controller target error, ± m per axis (default 0.006)")
     run.set_defaults(func=cmd_run)
     ev = sub.add_parser("eval", help="evaluate a checkpoint on held-out goal images")
     ev.add_argument("--checkpoint", required=True, help="a checkpoint directory (…/seedN/checkpoint)")

@@ -45,7 +45,7 @@ class ResidualRLConfig:
     residual_bound: float = 1.0  # b: |residual| ≤ b per axis, in action units
     zero_init: bool = True  # actor's last layer at zero: the run starts as the P-controller
     algo: str = "td3"
-    target_error: float = 0.005  # m, the env's controller-target error (±, per axis)
+    target_error: float = 0.006  # m, the env's controller-target error (±, per axis; sawyer_sim.insertion.TARGET_ERROR)
     reward: str = "dense"  # env reward the learner gets: dense (Eq. 48) | sparse (Eq. 47)
     total_steps: int = 6000
     learning_starts: int = 300  # env steps before the first gradient update
