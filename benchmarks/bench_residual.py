@@ -24,7 +24,10 @@ import torch
 
 from rig_core.residual_rl import ResidualRLConfig, controller_only, run_residual_rl
 
-METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "residual_bound": 1.0}}
+METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "residual_bound": 1.0},
+           "residual_burnin": {"kp": 1.0, "residual_bound": 1.0, "critic_burn_in": 300}}
+LABELS = {"residual": ("residual RL", "tab:red"), "rl": ("RL alone", "tab:blue"),
+          "residual_burnin": ("residual RL, 300 critic-only updates first", "tab:orange")}
 
 
 def _config(args: argparse.Namespace, **values: Any) -> ResidualRLConfig:
@@ -77,7 +80,7 @@ def summary(args: argparse.Namespace) -> None:
     rewards = [r for r in ("dense", "sparse") if any(args.out.glob(f"curve_{r}_*.json"))]
     fig, axes = plt.subplots(1, max(len(rewards), 1), figsize=(5 * max(len(rewards), 1), 3.6), squeeze=False)
     for ax, reward in zip(axes[0], rewards, strict=False):
-        for method, color in (("residual", "tab:red"), ("rl", "tab:blue")):
+        for method, (name, color) in LABELS.items():
             files = sorted(args.out.glob(f"curve_{reward}_{method}_seed*.json"))
             if not files:
                 continue
@@ -90,7 +93,7 @@ def summary(args: argparse.Namespace) -> None:
             print(f"{reward:6s} {method:8s} seeds {len(runs)}: final success {rates[:, -1].mean():.2f} ± {rates[:, -1].std():.2f}"
                   f" (per seed {', '.join(f'{v:.2f}' for v in rates[:, -1])}); steps to 50 %: {to50}; to 90 %: {to90}")
             print("        mean per eval step: " + " ".join(f"{s}:{m:.2f}" for s, m in zip(steps, rates.mean(0), strict=True)))
-            label = f"{'residual RL' if method == 'residual' else 'RL alone'} ({len(runs)} seed{'s' * (len(runs) > 1)})"
+            label = f"{name} ({len(runs)} seed{'s' * (len(runs) > 1)})"
             ax.plot(steps, rates.mean(0), color=color, label=label)
             ax.fill_between(steps, rates.mean(0) - rates.std(0), rates.mean(0) + rates.std(0), color=color, alpha=0.2)
         if p_rate is not None:

@@ -74,6 +74,23 @@ def test_sac_residual_starts_at_zero_and_updates():
     assert np.isfinite(list(stats.values())).all() and not np.array_equal(before, learner.critic.layers[0].weight.detach())
 
 
+def test_critic_burn_in_leaves_the_residual_at_zero():
+    from rig_core.residual_rl import critic_only_step
+    from rig_core.td3 import Batch
+
+    learner = make_learner(ResidualRLConfig.from_dict({"critic_burn_in": 5, "td3": {"hidden_sizes": [32, 32]}}))
+    feats = np.random.default_rng(3).normal(size=(32, 7)).astype(np.float32)
+    batch = Batch.from_numpy(learner.device, feats, np.ones((32, 3)), np.ones(32), feats)
+    target_before = learner.critic_target.layers[0].weight.detach().clone()
+    for _ in range(5):
+        critic_only_step(learner, batch)
+    assert np.all(learner.act(feats) == 0.0) and learner.updates == 5
+    assert not np.array_equal(target_before, learner.critic_target.layers[0].weight.detach())
+    learner.update(batch)
+    learner.update(batch)  # the delayed actor step
+    assert np.abs(learner.act(feats)).max() > 0
+
+
 def test_features_and_config_errors():
     f = features(np.array([0.01, 0.6, 0.05, 5.0]), np.array([0.0, 0.6, 0.002, 0.0]), np.array([0.0, 0.6, 0.002]))
     np.testing.assert_allclose(f, [0.5, 0, 2.4, 0.5, 0, 2.4, 1.0], rtol=1e-5)

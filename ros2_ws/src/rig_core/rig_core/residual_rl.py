@@ -49,6 +49,7 @@ class ResidualRLConfig:
     reward: str = "dense"  # env reward the learner gets: dense (Eq. 48) | sparse (Eq. 47)
     total_steps: int = 6000
     learning_starts: int = 300  # env steps before the first gradient update
+    critic_burn_in: int = 0  # TD3: first updates train the critic only (not in the thesis; RESULTS.md "burn-in")
     exploration_sigma: float = 0.2  # Gaussian noise on the residual (TD3's exploration; pre-bound units)
     eval_every: int = 500
     eval_episodes: int = 20
@@ -68,6 +69,8 @@ class ResidualRLConfig:
             (self.reward in ("dense", "sparse"), f"reward must be dense or sparse, got {self.reward!r}"),
             (self.total_steps >= 0, f"total_steps must be >= 0, got {self.total_steps}"),
             (self.learning_starts >= 0, f"learning_starts must be >= 0, got {self.learning_starts}"),
+            (self.critic_burn_in >= 0, f"critic_burn_in must be >= 0, got {self.critic_burn_in}"),
+            (self.critic_burn_in == 0 or self.algo == "td3", "critic_burn_in is for algo td3"),
             (self.exploration_sigma >= 0, f"exploration_sigma must be >= 0, got {self.exploration_sigma}"),
             (self.eval_every > 0 and self.eval_episodes > 0, "eval_every and eval_episodes must be > 0"),
             (self.replay_capacity >= 1000, f"replay_capacity must be >= 1000, got {self.replay_capacity}"),
@@ -154,6 +157,13 @@ def make_learner(config: ResidualRLConfig, obs_dim: int = 7, action_dim: int = 3
     return learner
 
 
+def critic_only_step(learner: TD3, batch: Batch) -> None:
+    """A TD3 critic update and the critic target's Polyak step, the actor (the residual) left as it is."""
+    learner.critic_step(batch)
+    with torch.no_grad():
+        torch._foreach_lerp_(list(learner.critic_target.parameters()), list(learner.critic.parameters()), learner.config.tau)
+
+
 def evaluate_policy(env, policy: ResidualPolicy, episodes: int, seed: int) -> dict[str, float]:
     """Deterministic episodes on seeds seed … seed + episodes − 1: success rate (inserted at the end), mean
     final tip-to-goal distance (m) and mean return."""
@@ -222,7 +232,11 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
             obs, _ = env.reset()
         if step >= config.learning_starts:
             for _ in range(config.td3.updates_per_step):
-                learner.update(replay.sample(rng, config.td3.batch_size, learner.device, config.td3.reward_scale))
+                batch = replay.sample(rng, config.td3.batch_size, learner.device, config.td3.reward_scale)
+                if learner.updates < config.critic_burn_in:
+                    critic_only_step(learner, batch)
+                else:
+                    learner.update(batch)
         if step % config.eval_every == 0 or step == config.total_steps:
             record(step)
     env.close()
