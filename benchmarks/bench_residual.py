@@ -25,9 +25,11 @@ import torch
 from rig_core.residual_rl import ResidualRLConfig, controller_only, run_residual_rl
 
 METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "residual_bound": 1.0},
-           "residual_burnin": {"kp": 1.0, "residual_bound": 1.0, "critic_burn_in": 300}}
+           "residual_burnin": {"kp": 1.0, "residual_bound": 1.0, "critic_burn_in": 300},
+           "residual_sac": {"kp": 1.0, "residual_bound": 1.0, "algo": "sac"}}
 LABELS = {"residual": ("residual RL", "tab:red"), "rl": ("RL alone", "tab:blue"),
-          "residual_burnin": ("residual RL, 300 critic-only updates first", "tab:orange")}
+          "residual_burnin": ("residual RL, 300 critic-only updates first", "tab:orange"),
+          "residual_sac": ("residual RL, SAC", "tab:green")}
 
 
 def _config(args: argparse.Namespace, **values: Any) -> ResidualRLConfig:
