@@ -26,10 +26,12 @@ from rig_core.residual_rl import ResidualRLConfig, controller_only, run_residual
 
 METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "residual_bound": 1.0},
            "residual_burnin": {"kp": 1.0, "residual_bound": 1.0, "critic_burn_in": 300},
-           "residual_sac": {"kp": 1.0, "residual_bound": 1.0, "algo": "sac"}}
+           "residual_sac": {"kp": 1.0, "residual_bound": 1.0, "algo": "sac"},
+           "rl_sac": {"kp": 0.0, "residual_bound": 1.0, "algo": "sac"}}
 LABELS = {"residual": ("residual RL", "tab:red"), "rl": ("RL alone", "tab:blue"),
           "residual_burnin": ("residual RL, 300 critic-only updates first", "tab:orange"),
-          "residual_sac": ("residual RL, SAC", "tab:green")}
+          "residual_sac": ("residual RL, SAC", "tab:green"),
+          "rl_sac": ("RL alone, SAC", "tab:purple")}
 
 
 def _config(args: argparse.Namespace, **values: Any) -> ResidualRLConfig:
