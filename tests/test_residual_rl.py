@@ -113,3 +113,4 @@ def test_rig_run_insertion_residual_writes_a_curve(tmp_path, capsys):
     assert 0.0 <= result["controller_only"]["success_rate"] <= 1.0
     assert "final success rate" in capsys.readouterr().out
     assert main(["run", "--env", "reacher", "--residual"]) == 2  # one-line error, nothing run
+    assert main(["run", "--env", "insertion", "--kp", "2"]) == 2

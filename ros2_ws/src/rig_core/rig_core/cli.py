@@ -86,6 +86,8 @@ def cmd_run_residual(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     data = parse_set_items(args.set or [], {})
     data = data.get("residual", data)  # `--set residual.kp=2` or `--set kp=2`
+    if args.kp is not None and not args.residual:
+        raise ConfigError("--kp is the residual's P-controller gain: add --residual (without it, RL alone runs with kp = 0)")
     if args.residual:
         data.setdefault("kp", args.kp if args.kp is not None else 1.0)
     else:
