@@ -28,8 +28,8 @@ METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "re
            "residual_burnin": {"kp": 1.0, "residual_bound": 1.0, "critic_burn_in": 300},
            "residual_sac": {"kp": 1.0, "residual_bound": 1.0, "algo": "sac"},
            "rl_sac": {"kp": 0.0, "residual_bound": 1.0, "algo": "sac"}}
-LABELS = {"residual": ("residual RL", "tab:red"), "rl": ("RL alone", "tab:blue"),
-          "residual_burnin": ("residual RL, 300 critic-only updates first", "tab:orange"),
+LABELS = {"residual": ("residual RL, TD3", "tab:red"), "rl": ("RL alone, TD3", "tab:blue"),
+          "residual_burnin": ("residual TD3, 300 critic-only updates first", "tab:orange"),
           "residual_sac": ("residual RL, SAC", "tab:green"),
           "rl_sac": ("RL alone, SAC", "tab:purple")}
 
@@ -107,7 +107,7 @@ def summary(args: argparse.Namespace) -> None:
         ax.set_ylabel("success rate")
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7, loc="center right", framealpha=0.6)
     if p_rate is not None:
         print(f"P-controller alone: {p_rate:.2f}")
     fig.suptitle("Insertion: success rate on held-out episodes")
