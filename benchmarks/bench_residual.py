@@ -3,10 +3,11 @@
 
     # learning curves (one JSON per method and seed; run methods in parallel processes on a 2-core machine)
     nice -n 19 .venv/bin/python benchmarks/bench_residual.py curves --methods residual rl --seeds 0 1 2 \
-        --steps 3000 --out benchmarks/results/residual
+        --steps 2000 --out benchmarks/results/residual
+    # methods: residual, rl (TD3), residual_burnin, residual_sac, rl_sac; --reward sparse for Eq. 47
     # success vs target error: the P-controller alone and residual RL (one seed each)
     nice -n 19 .venv/bin/python benchmarks/bench_residual.py sweep --errors 0 0.003 0.006 0.009 0.012 \
-        --steps 3000 --out benchmarks/results/residual
+        --steps 2000 --out benchmarks/results/residual
     # tables (and a PNG of the curves) from what is there
     .venv/bin/python benchmarks/bench_residual.py summary --out benchmarks/results/residual
 """
