@@ -172,9 +172,10 @@ def test_image_size_option():
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match="reacher, pusher, multi_pusher, door, pickup, color_pusher, varying_pusher"):
+    with pytest.raises(ValueError, match="reacher, pusher, multi_pusher, door, pickup, color_pusher, varying_pusher, insertion"):
         sawyer_sim.make("walker")
-    assert sawyer_sim.ENV_NAMES == ("reacher", "pusher", "multi_pusher", "door", "pickup", "color_pusher", "varying_pusher")
+    assert sawyer_sim.ENV_NAMES == ("reacher", "pusher", "multi_pusher", "door", "pickup", "color_pusher", "varying_pusher",
+                                    "insertion")
 
 
 @pytest.mark.parametrize("name", sawyer_sim.ENV_NAMES)

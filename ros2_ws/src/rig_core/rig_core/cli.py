@@ -6,6 +6,7 @@
     rig run --env color_pusher --vae ccvae                        # CC-RIG (thesis ch. 3)
     rig run --resume --out runs/reacher                           # continue from its checkpoints
     rig run --device cuda                                         # train the VAE and TD3 on the first GPU
+    rig run --env insertion --residual --kp 1                     # residual RL on a P-controller (thesis ch. 8-9)
     rig eval --checkpoint runs/reacher/seed0/checkpoint
 """
 
@@ -75,7 +76,50 @@ def _make_env_factory(config: RIGConfig):
     return lambda: sawyer_sim.make(config.env, **kwargs)
 
 
+def cmd_run_residual(args: argparse.Namespace) -> int:
+    """`rig run --env insertion`: state-based TD3 on the insertion env, with the P-controller under it when
+    `--residual` (thesis Alg. 6), else RL alone (kp = 0, residual bound 1)."""
+    import json
+
+    from rig_core.residual_rl import ResidualRLConfig, controller_only, run_residual_rl, write_results
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    data = parse_set_items(args.set or [], {})
+    data = data.get("residual", data)  # `--set residual.kp=2` or `--set kp=2`
+    if args.kp is not None and not args.residual:
+        raise ConfigError("--kp is the residual's P-controller gain: add --residual (without it, RL alone runs with kp = 0)")
+    if args.residual:
+        data.setdefault("kp", args.kp if args.kp is not None else 1.0)
+    else:
+        data.update(kp=0.0, residual_bound=1.0)
+    flags = {"residual_bound": args.residual_bound, "target_error": args.target_error, "total_steps": args.steps,
+             "eval_every": args.eval_every, "eval_episodes": args.eval_goals}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    out = Path(args.out or f"runs/insertion-{time.strftime('%Y%m%d-%H%M%S')}")
+    for seed in args.seeds:
+        config = ResidualRLConfig.from_dict({**data, "seed": seed})
+        result = run_residual_rl(config, log=None if args.quiet else print)
+        if config.kp > 0:
+            result["controller_only"] = controller_only(config)
+        result["command"] = "rig " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        path = write_results(result, out / f"seed{seed}")
+        final = result["curve"][-1]
+        print(f"seed {seed}: success {final['success_rate']:.2f} at {final['step']} steps"
+              + (f" (P-controller alone {result['controller_only']['success_rate']:.2f})" if config.kp > 0 else "")
+              + f"; {path}")
+    summary = [json.loads((out / f"seed{s}" / "results.json").read_text())["curve"][-1]["success_rate"] for s in args.seeds]
+    print(f"final success rate over seeds {args.seeds}: {sum(summary) / len(summary):.2f}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.env == "insertion" or args.residual:
+        if args.env != "insertion":
+            raise ConfigError("--residual is for --env insertion (the state-based residual-RL task)")
+        return cmd_run_residual(args)
     from rig_core.loop import run_rig
     from rig_core.report import write_report
 
@@ -131,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="explore → VAE → practice with imagined goals → evaluate → report")
     run.add_argument("--env", default="reacher",
-                     help="reacher | pusher | multi_pusher | door | pickup | color_pusher | varying_pusher (default: reacher)")
+                     help="reacher | pusher | multi_pusher | door | pickup | color_pusher | varying_pusher | insertion "
+                          "(default: reacher)")
     run.add_argument("--steps", type=int, help="total env steps, exploration included")
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
     run.add_argument("--relabel", choices=RELABEL_STRATEGIES, help="goal relabeling strategy (default: rig)")
@@ -153,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     run.add_argument("--device", default="cpu", help=DEVICE_HELP)
+    res = run.add_argument_group("insertion (state-based residual RL, thesis ch. 8-9; other keys: --set residual.KEY=V)")
+    res.add_argument("--residual", action="store_true", help="learn a residual on the P-controller (else RL alone)")
+    res.add_argument("--kp", type=float, help="P-gain scale K: kp = K·(1, 1, 0.3) (default 1)")
+    res.add_argument("--residual-bound", type=float, help="bound on the residual per axis, action units (default 1)")
+    res.add_argument("--target-error", type=float, help="controller target error, ± m per axis (default 0.006)")
     run.set_defaults(func=cmd_run)
     ev = sub.add_parser("eval", help="evaluate a checkpoint on held-out goal images")
     ev.add_argument("--checkpoint", required=True, help="a checkpoint directory (…/seedN/checkpoint)")

@@ -5,7 +5,7 @@ and Multi-colour Pusher (CC-RIG, thesis §3.5.1) / Varying-count Pusher (RIG §5
 
 Also registered as gymnasium ids ``sawyer_sim/VisualReacher-v0``, ``sawyer_sim/VisualPusher-v0``,
 ``sawyer_sim/VisualMultiObjectPusher-v0``, ``sawyer_sim/VisualDoor-v0``, ``sawyer_sim/VisualPickup-v0``,
-``sawyer_sim/VisualColorPusher-v0`` and ``sawyer_sim/VisualVaryingPusher-v0``.
+``sawyer_sim/VisualColorPusher-v0``, ``sawyer_sim/VisualVaryingPusher-v0`` and ``sawyer_sim/VisualInsertion-v0``.
 Rendering is offscreen; ``MUJOCO_GL`` defaults to ``egl``.
 """
 
@@ -22,13 +22,14 @@ import gymnasium as gym
 from sawyer_sim.color_pusher import SawyerColorPusherEnv
 from sawyer_sim.door import SawyerDoorEnv
 from sawyer_sim.env import SawyerVisualEnv
+from sawyer_sim.insertion import SawyerInsertionEnv
 from sawyer_sim.pickup import SawyerPickupEnv
 from sawyer_sim.tasks import TASKS
 from sawyer_sim.varying_pusher import SawyerVaryingPusherEnv
 
 ENV_CLASSES: dict[str, type[SawyerVisualEnv]] = {
     **dict.fromkeys(TASKS, SawyerVisualEnv), "door": SawyerDoorEnv, "pickup": SawyerPickupEnv,
-    "color_pusher": SawyerColorPusherEnv, "varying_pusher": SawyerVaryingPusherEnv}
+    "color_pusher": SawyerColorPusherEnv, "varying_pusher": SawyerVaryingPusherEnv, "insertion": SawyerInsertionEnv}
 ENV_NAMES: tuple[str, ...] = tuple(ENV_CLASSES)
 GYM_IDS = {
     "reacher": "sawyer_sim/VisualReacher-v0",
@@ -38,6 +39,7 @@ GYM_IDS = {
     "pickup": "sawyer_sim/VisualPickup-v0",
     "color_pusher": "sawyer_sim/VisualColorPusher-v0",
     "varying_pusher": "sawyer_sim/VisualVaryingPusher-v0",
+    "insertion": "sawyer_sim/VisualInsertion-v0",
 }
 
 for _name, _id in GYM_IDS.items():
@@ -53,5 +55,5 @@ def make(name: str, image_size: int = 48, seed: int | None = None, **kwargs: Any
     return ENV_CLASSES[name](task=name, image_size=image_size, seed=seed, **kwargs)
 
 
-__all__ = ["ENV_CLASSES", "ENV_NAMES", "GYM_IDS", "SawyerColorPusherEnv", "SawyerDoorEnv", "SawyerPickupEnv",
-           "SawyerVaryingPusherEnv", "SawyerVisualEnv", "make"]
+__all__ = ["ENV_CLASSES", "ENV_NAMES", "GYM_IDS", "SawyerColorPusherEnv", "SawyerDoorEnv", "SawyerInsertionEnv",
+           "SawyerPickupEnv", "SawyerVaryingPusherEnv", "SawyerVisualEnv", "make"]
