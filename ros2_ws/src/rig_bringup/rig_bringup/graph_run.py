@@ -88,6 +88,12 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: in
     }
 
 
+def trainer_threads() -> int:
+    """The trainer's default torch threads: torch's own choice less the cores the four other nodes keep busy. On
+    2 cores, 2 trainer threads made the graph slower (170.7 s against 139.9 s with 1, benchmarks/RESULTS.md)."""
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - 4))
+
+
 class Watcher:
     """This process's rclpy node: records what the evaluation needs and drives the evaluation episodes."""
 
@@ -277,7 +283,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     horizon = local_env.max_episode_steps
     goals = pool.submit(make_goal_set, local_env, config.eval_goals, config.eval_seed).result()
     wall_start = time.monotonic()
-    job = GraphRun(config, out, horizon, domain_id, timeout, threads or torch.get_num_threads())
+    job = GraphRun(config, out, horizon, domain_id, timeout, threads or trainer_threads())
     pending: list[tuple[int, int, Future[EvalResult]]] = []  # (step, weights version, in-process evaluation)
     timings: dict[str, float] = {}
     final_eval = final_in_process = None
@@ -348,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output directory (report.html, results.json, logs, checkpoint)")
     parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the graph (default: a random one in 100-199)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds any one phase may take")
-    parser.add_argument("--threads", type=int, help="the trainer's torch threads (default: torch's choice, as `rig run`)")
+    parser.add_argument("--threads", type=int, help="the trainer's torch threads (default: torch's choice less 4 cores for the "
+                        "other nodes, at least 1)")
     args = parser.parse_args(argv)
     overrides = parse_set_items(args.set)
     flags = {"total_steps": args.steps, "eval_every": args.eval_every, "eval_goals": args.eval_goals, "seed": args.seed}
