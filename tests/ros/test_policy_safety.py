@@ -25,6 +25,7 @@ MAX_SPEED, LOW, HIGH = 0.25, np.array([-0.25, 0.45]), np.array([0.25, 0.75])
 
 def weights_msg(version: int, actor_scale: float = 1.0, nan: bool = False) -> Weights:
     agent = RIGAgent(default_config("reacher", replay_capacity=1000))
+    agent.vae_version = 1  # a deployed policy: with vae_version 0 the node explores on noise and never runs the actor
     with torch.no_grad():
         net = agent.learner.actor.net
         last = net[-2] if isinstance(net[-1], torch.nn.Tanh) else net[-1]
