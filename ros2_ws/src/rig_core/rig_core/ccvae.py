@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from rig_core.device import module_device
 from rig_core.images import to_tensor
-from rig_core.vae import ConvVAE
+from rig_core.vae import ConvVAE, optimise_batches
 
 
 def _conv_stack(image_size: int) -> tuple[nn.Sequential, int]:
@@ -165,20 +165,13 @@ def train_ccvae(
     if len(rows) == 0:
         raise ValueError("cannot train the CC-VAE on zero images")
     device = vae.device
-    vae.train()
-    stats: dict[str, float] = {}
-    for i in range(n_batches):
-        idx = rows[rng.integers(0, len(rows), size=min(batch_size, len(rows)))]
-        batch_beta = beta * min(1.0, i / beta_warmup) if beta_warmup > 0 else beta
-        loss, stats = vae.loss(to_tensor(frames[idx], device), to_tensor(frames[context_rows[idx]], device),
-                               batch_beta, decoder)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if on_batch is not None:
-            on_batch(i, stats)
-    vae.eval()
-    return stats
+    size = min(batch_size, len(rows))
+
+    def batch_loss(idx: np.ndarray, batch_beta: float) -> tuple[torch.Tensor, dict[str, float]]:
+        return vae.loss(to_tensor(frames[idx], device), to_tensor(frames[context_rows[idx]], device), batch_beta, decoder)
+
+    return optimise_batches(vae, n_batches, lambda: rows[rng.integers(0, len(rows), size=size)], batch_loss, beta,
+                            optimizer, on_batch, beta_warmup)
 
 
 def ccvae_loss_on(vae: ContextConditionedVAE, frames: np.ndarray, contexts: np.ndarray, beta: float,

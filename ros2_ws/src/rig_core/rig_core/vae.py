@@ -161,19 +161,32 @@ def train_vae(
     if len(frames) == 0:
         raise ValueError("cannot train the VAE on zero images")
     device = vae.device  # frames stay uint8 on the CPU; each minibatch goes to the device
-    vae.train()
+    size = min(batch_size, len(frames))
+
+    def sample() -> np.ndarray:
+        return index_sampler(size) if index_sampler is not None else rng.integers(0, len(frames), size=size)
+
+    return optimise_batches(vae, n_batches, sample, lambda idx, b: vae.loss(to_tensor(frames[idx], device), b, decoder),
+                            beta, optimizer, on_batch, beta_warmup)
+
+
+def optimise_batches(model: nn.Module, n_batches: int, sample: Callable[[], np.ndarray],
+                     batch_loss: Callable[[np.ndarray, float], tuple[torch.Tensor, dict[str, float]]], beta: float,
+                     optimizer: torch.optim.Optimizer, on_batch: Callable[[int, dict[str, float]], None] | None = None,
+                     beta_warmup: int = 0) -> dict[str, float]:
+    """The VAEs' training loop: per batch, `sample()` row indices and step on `batch_loss(rows, β)`, β rising
+    linearly from 0 over `beta_warmup` batches; the model in train mode meanwhile; the last batch's stats."""
+    model.train()
     stats: dict[str, float] = {}
     for i in range(n_batches):
-        size = min(batch_size, len(frames))
-        idx = index_sampler(size) if index_sampler is not None else rng.integers(0, len(frames), size=size)
-        batch_beta = beta * min(1.0, i / beta_warmup) if beta_warmup > 0 else beta
-        loss, stats = vae.loss(to_tensor(frames[idx], device), batch_beta, decoder)
+        idx = sample()
+        loss, stats = batch_loss(idx, beta * min(1.0, i / beta_warmup) if beta_warmup > 0 else beta)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if on_batch is not None:
             on_batch(i, stats)
-    vae.eval()
+    model.eval()
     return stats
 
 
