@@ -300,7 +300,8 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
         t0 = time.monotonic()
         explored = job.run_until(config.exploration_steps)  # 1. exploration, 2. VAE pre-training in the trainer
         timings["exploration_s"], timings["vae_pretrain_s"] = explored - t0, time.monotonic() - explored
-        evaluate_later(config.exploration_steps)
+        if config.exploration_steps < config.total_steps:  # else the final evaluation below is this one
+            evaluate_later(config.exploration_steps)
         step = config.exploration_steps
         t0 = time.monotonic()
         while step < config.total_steps:  # 3. practice with imagined goals
