@@ -10,7 +10,7 @@ import pinocchio as pin
 import pytest
 
 from sawyer_driver import SAWYER_JOINT_NAMES
-from sawyer_twin.urdf import urdf_from_mujoco
+from sawyer_sim.urdf import urdf_from_mujoco
 
 MJCF = """
 <mujoco>

@@ -15,6 +15,7 @@ import mujoco
 import numpy as np
 
 from sawyer_driver.kinematics import SAWYER_JOINT_NAMES, SAWYER_VELOCITY_LIMITS
+from sawyer_sim.joint_servo import JointServo
 from sawyer_twin.model import HAND_BODY, build_model, finger_qpos
 
 POSITION_MODE, VELOCITY_MODE = 1, 2
@@ -41,16 +42,15 @@ class TwinArm:
         self.n = len(SAWYER_JOINT_NAMES)
         self.joint_names = SAWYER_JOINT_NAMES
         self.vmax = np.array(SAWYER_VELOCITY_LIMITS)
-        self._qadr = np.array([self.model.jnt_qposadr[self.model.joint(n).id] for n in SAWYER_JOINT_NAMES])
-        self._dadr = np.array([self.model.jnt_dofadr[self.model.joint(n).id] for n in SAWYER_JOINT_NAMES])
+        self._servo = JointServo(self.model, self.data, SAWYER_JOINT_NAMES, servo_frequency)
+        self._qadr, self._dadr = self._servo.qadr, self._servo.dadr
         self._fingers = [self.model.jnt_qposadr[self.model.joint(n).id] for n in ("r_close", "l_close")]
         self._hand = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, HAND_BODY)
         # intera's joint controller compensates joint friction; the MJCF's damping would also be integrated
         # implicitly (beyond what the servo can cancel), so the twin's arm joints have none.
         self.model.dof_damping[self._dadr] = 0.0
-        # Per unit inertia. Holding and position mode: a critically damped position servo. Velocity mode: a
-        # velocity loop (same kd) alone, so a stop does not overshoot; holding starts where the arm is.
-        self.kp, self.kd = servo_frequency**2, 2.0 * servo_frequency
+        # Holding and position mode: the servo's critically damped position loop. Velocity mode: its velocity
+        # loop alone (the reference follows the arm), so a stop does not overshoot; holding starts where the arm is.
         self.speed_ratio = 0.3
         self.command_timeout = 0.2
         self.mode: int | None = None
@@ -59,7 +59,6 @@ class TwinArm:
         self._ref_vel = np.zeros(self.n)
         self._target = np.zeros(self.n)
         self._last_command = -np.inf
-        self._acc = np.zeros(self.model.nv)
         self._jacp = np.zeros((3, self.model.nv))
         self._jacr = np.zeros((3, self.model.nv))
         self.set_joints(np.asarray(start_q, dtype=float))
@@ -108,15 +107,9 @@ class TwinArm:
                 step = np.clip(self._target - self._ref, -self.vmax * self.speed_ratio * dt, self.vmax * self.speed_ratio * dt)
                 vel = step / dt
             self._ref = self._ref + vel * dt
-            q, dq = d.qpos[self._qadr], d.qvel[self._dadr]
-            self._acc[:] = 0.0
             if self.mode == VELOCITY_MODE:
-                self._ref[:] = q
-            self._acc[self._dadr] = self.kp * (self._ref - q) + self.kd * (vel - dq)
-            torque = np.zeros(m.nv)
-            mujoco.mj_mulM(m, d, torque, self._acc)
-            d.qfrc_applied[:] = 0.0
-            d.qfrc_applied[self._dadr] = torque[self._dadr] + d.qfrc_bias[self._dadr]
+                self._ref[:] = d.qpos[self._qadr]
+            self._servo.apply(self._ref, vel)
             mujoco.mj_step(m, d)
             self.time += dt
 

@@ -75,7 +75,7 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: in
     """Parameters that make the graph run `config`: the trainer gets the whole config as JSON."""
     trainer_config = {k: v for k, v in config.to_dict().items() if k not in ("env", "total_steps")}
     return {
-        "sim_node": {"env": config.env, "image_size": config.image_size, "seed": config.seed},
+        "sim_node": {"env": config.env, "image_size": config.image_size, "seed": config.seed, "control": config.arm_control},
         "policy_node": {"seed": config.seed, "exploration_sigma": config.exploration.ou_sigma,
                         "exploration_theta": config.exploration.ou_theta},
         "episode_node": {"horizon": horizon, "seed": config.seed, "wait_for_trainer": True},
@@ -274,7 +274,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
 
     if (out / "checkpoint").exists():
         raise GraphError(f"{out / 'checkpoint'} exists: choose a new --out (the trainer would resume from it)")
-    kwargs: dict[str, Any] = {"image_size": config.image_size, "seed": config.seed}
+    kwargs: dict[str, Any] = {"image_size": config.image_size, "seed": config.seed, "control": config.arm_control}
     if config.max_episode_steps:
         kwargs["max_episode_steps"] = config.max_episode_steps
     # The in-process env lives in the evaluation thread: its offscreen GL context belongs to the thread that made it.

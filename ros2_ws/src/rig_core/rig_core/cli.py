@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from rig_core.config import GOAL_SAMPLERS, RELABEL_STRATEGIES, REWARD_TYPES, VAE_MODELS, RIGConfig, default_config
+from rig_core.config import ARM_CONTROLS, GOAL_SAMPLERS, RELABEL_STRATEGIES, REWARD_TYPES, VAE_MODELS, RIGConfig, default_config
 from rig_core.device import DEVICE_HELP, parse_device
 from rig_core.errors import ConfigError, RigError
 
@@ -54,7 +54,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         data.update(loaded)
     flags = {"total_steps": args.steps, "relabel": args.relabel, "reward": args.reward, "goals": args.goals,
              "exploration_steps": args.exploration_steps, "eval_every": args.eval_every,
-             "eval_goals": args.eval_goals, "image_size": args.image_size}
+             "eval_goals": args.eval_goals, "image_size": args.image_size, "arm_control": args.arm_control}
     data.update({k: v for k, v in flags.items() if v is not None})
     if args.online_vae_every is not None:
         data.setdefault("vae", {})["online_every"] = args.online_vae_every
@@ -71,6 +71,8 @@ def _make_env_factory(config: RIGConfig):
     if config.env not in sawyer_sim.ENV_NAMES:
         raise ConfigError(f"unknown env {config.env!r}; choose one of {', '.join(sawyer_sim.ENV_NAMES)}")
     kwargs: dict[str, Any] = {"image_size": config.image_size, "seed": config.seed}
+    if config.arm_control != "mocap":
+        kwargs["control"] = config.arm_control
     if config.max_episode_steps:
         kwargs["max_episode_steps"] = config.max_episode_steps
     return lambda: sawyer_sim.make(config.env, **kwargs)
@@ -190,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--eval-every", type=int, help="env steps between evaluations")
     run.add_argument("--eval-goals", type=int, help="held-out goal images per evaluation")
     run.add_argument("--image-size", type=int, help="camera image size in pixels (default: 48)")
+    run.add_argument("--arm-control", choices=ARM_CONTROLS, help="how the sim moves the hand: mocap (default) or driver "
+                     "(the real arm driver's controller: joint velocities at 100 Hz, all its limits)")
     run.add_argument("--config", help="YAML file of config values (same keys as results.json 'config')")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config value, e.g. td3.batch_size=256")
     run.add_argument("--out", help="output directory (default: runs/<env>-<time>)")

@@ -11,6 +11,7 @@ from rig_core.errors import ConfigError
 RELABEL_STRATEGIES = ("none", "future", "vae", "rig")
 REWARD_TYPES = ("latent_distance", "log_prob", "pixel_mse")
 GOAL_SAMPLERS = ("prior", "skewfit")  # RIG's VAE prior (§4.1) or Skew-Fit (thesis ch. 4)
+ARM_CONTROLS = ("mocap", "driver")  # sim arm: mocap weld, or through the real arm driver's controller (issue 9)
 VAE_MODELS = ("vae", "ccvae")  # RIG's β-VAE (§4.1) or the context-conditioned VAE of CC-RIG (thesis §3.4)
 SKEW_GOAL_SOURCES = ("skewed", "vae")  # thesis Table 13 "Sample Goals From": p_skewed or q_φ (the skew-fitted VAE)
 
@@ -89,6 +90,7 @@ class RIGConfig:
     eval_goals: int = 16
     eval_seed: int = 12345  # held-out goals are the same for every run and seed
     max_episode_steps: int | None = None  # None: the env's default horizon
+    arm_control: str = "mocap"  # how the sim moves the hand: "mocap" weld, or "driver" (sawyer_sim.driver_arm)
     td3: TD3Config = field(default_factory=TD3Config)
     exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
@@ -107,6 +109,7 @@ class RIGConfig:
             (self.replay_capacity >= 1000, f"replay_capacity must be >= 1000, got {self.replay_capacity}"),
             (self.eval_every > 0, f"eval_every must be > 0, got {self.eval_every}"),
             (self.eval_goals > 0, f"eval_goals must be > 0, got {self.eval_goals}"),
+            (self.arm_control in ARM_CONTROLS, f"arm_control must be one of {ARM_CONTROLS}, got {self.arm_control!r}"),
             (self.max_episode_steps is None or self.max_episode_steps > 1,
              f"max_episode_steps must be > 1, got {self.max_episode_steps}"),
             (0.0 < self.td3.gamma < 1.0, f"td3.gamma must be in (0, 1), got {self.td3.gamma}"),

@@ -2,7 +2,9 @@
 
 Control is multiworld style: a mocap body welded to the hand follows ``action * MAX_STEP`` (xy, clipped to
 [-1, 1] and to the hand rectangle) at a fixed height; one env step is ``frame_skip`` physics steps (default
-20 x 5 ms = 0.1 s, the real arm's 10 Hz loop) followed by one offscreen render. Workspace and goal ranges are
+20 x 5 ms = 0.1 s, the real arm's 10 Hz loop) followed by one offscreen render. With ``control="driver"``
+the same action is an end-effector velocity that the real arm driver's controller turns into joint
+velocities (:mod:`sawyer_sim.driver_arm`; reacher and the pushers). Workspace and goal ranges are
 in :mod:`sawyer_sim.tasks`. Rewards and the ``state`` / ``goal_state`` entries are for evaluation only.
 """
 
@@ -28,6 +30,7 @@ from sawyer_sim.tasks import HAND_Z, MAX_STEP, MIN_HAND_PUCK, MOVED_DISTANCE, TA
 # and hides little of the table (a top-down view would be blocked by the arm). Field of view per task (TaskSpec.fovy).
 CAMERA = {"cam_pos": (0.0, 1.3, 0.75), "cam_target": (0.0, 0.63, 0.0)}
 FINGER_QPOS = (0.04, -0.03)  # r_close, l_close: closed gripper, locked by equality constraints in scene.xml
+CONTROL_MODES = ("mocap", "driver")  # the mocap weld, or the real arm driver's controller (sawyer_sim.driver_arm)
 TABLE_LOW, TABLE_HIGH = (-0.7, 0.15), (0.7, 1.05)  # table top extents, used as the state-space bounds
 
 
@@ -62,6 +65,7 @@ class SawyerVisualEnv(gym.Env):
         hide_unseen: bool = True,
         render_mode: str | None = "rgb_array",
         seed: int | None = None,
+        control: str = "mocap",
     ) -> None:
         if task not in self.tasks:
             raise ValueError(f"unknown env {task!r}; valid names: {', '.join(self.tasks)}")
@@ -69,6 +73,10 @@ class SawyerVisualEnv(gym.Env):
             raise ValueError(f"image_size must be >= 8, got {image_size}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if control not in CONTROL_MODES:
+            raise ValueError(f"control must be one of {CONTROL_MODES}, got {control!r}")
+        if control == "driver" and type(self)._apply_action is not SawyerVisualEnv._apply_action:
+            raise ValueError(f"control='driver' moves the hand in xy only; env {task!r} has its own actions (use 'mocap')")
         self.task_spec = spec = self.tasks[task]
         self.task, self.image_size, self.frame_skip, self.render_mode = task, int(image_size), int(frame_skip), render_mode
         self.max_episode_steps = int(max_episode_steps or spec.max_episode_steps)
@@ -87,6 +95,12 @@ class SawyerVisualEnv(gym.Env):
         self._puck_adr = [int(self.model.jnt_qposadr[self.model.body_jntadr[self._body(f"puck{i}")]])
                           for i in range(self.n_pucks)]
         self._ik = HandIK(self.model, self.data, self._hand)
+        self.control = control
+        self._driver = None
+        if control == "driver":
+            from sawyer_sim.driver_arm import DriverArm  # needs sawyer_driver (Pinocchio); mocap mode does not
+
+            self._driver = DriverArm(self.model, self.data, self._hand, self.hand_low, self.hand_high, HAND_Z, self.frame_skip)
         self._bind_objects()
         mujoco.mj_forward(self.model, self.data)  # camera and light poses (static) for render_state before reset
         self._renderer = mujoco.Renderer(self.model, self.image_size, self.image_size)
@@ -122,6 +136,8 @@ class SawyerVisualEnv(gym.Env):
             self._target[:] = self._start_target()
             self._move_mocap(self._target)
             mujoco.mj_forward(self.model, self.data)
+            if self._driver is not None:
+                self._driver.reset()
         self._steps = 0
         obs = self._obs()
         return obs, self._info(obs["state"])
@@ -218,7 +234,11 @@ class SawyerVisualEnv(gym.Env):
         self.data.mocap_pos[0] = target
 
     def _apply_action(self, a: np.ndarray) -> None:
-        """Hand target += a · MAX_STEP in xy (clipped to the rectangle), reached over frame_skip physics steps."""
+        """Hand target += a · MAX_STEP in xy (clipped to the rectangle), reached over frame_skip physics steps;
+        in driver mode a · MAX_STEP per control period is the hand's commanded xy velocity."""
+        if self._driver is not None:
+            self._driver.move(a * self.max_step / (self.frame_skip * self.model.opt.timestep))
+            return
         start = self._target[:2].copy()
         self._target[:2] = np.clip(start + a * self.max_step, self.hand_low, self.hand_high)
         # Move the mocap along a straight line over the control period (a jump would fling the hand and pucks).

@@ -42,6 +42,7 @@ class SimNode(Node):
             "env": ("reacher", "sawyer_sim env: reacher, pusher or multi_pusher", None),
             "image_size": (48, "camera image side in pixels", None),
             "seed": (0, "env seed", None),
+            "control": ("mocap", "how the hand moves: mocap weld, or driver (the real arm driver's controller)", None),
             "mode": ("realtime", "realtime (wall clock) or lockstep (one control period per command, publishes /clock)",
                      None),
             "control_period": (0.1, "seconds of simulated time per env step (the env's frame_skip x timestep)", None),
@@ -57,7 +58,10 @@ class SimNode(Node):
         self.command_timeout = float(p.command_timeout)
         self.republish_after = float(p.republish_after)
         self.published_at = time.monotonic()
-        self.env = sawyer_sim.make(p.env, image_size=int(p.image_size), seed=int(p.seed))
+        try:
+            self.env = sawyer_sim.make(p.env, image_size=int(p.image_size), seed=int(p.seed), control=p.control)
+        except ValueError as err:
+            raise RuntimeError(f"sim_node: {err}") from None
         self.joint_names = [self.env.model.joint(i).name for i in range(self.env.model.njnt)
                             if self.env.model.jnt_type[i] == 3]  # hinge joints of the arm
         self.joint_adr = [int(self.env.model.joint(n).qposadr[0]) for n in self.joint_names]

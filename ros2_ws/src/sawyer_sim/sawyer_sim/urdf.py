@@ -1,4 +1,5 @@
-"""Write a URDF for a kinematic subtree of a compiled MuJoCo model (the twin serves it as /robot_description).
+"""Write a URDF for a kinematic subtree of a compiled MuJoCo model: the twin serves it as /robot_description and
+the driver arm mode (:mod:`sawyer_sim.driver_arm`) builds the driver's kinematics from it.
 
 Each body becomes a link with its inertia; a hinge joint becomes ``revolute``, a slide joint ``prismatic``,
 a body without joints a ``fixed`` joint. A link frame sits at its joint's anchor, so the URDF's forward
@@ -14,8 +15,25 @@ from xml.sax.saxutils import quoteattr
 import mujoco
 import numpy as np
 
+from sawyer_driver.kinematics import SAWYER_JOINT_NAMES, SAWYER_VELOCITY_LIMITS
+
 # Sawyer effort limits (N·m), right_j0 .. right_j6, as on the robot.
 SAWYER_EFFORT_LIMITS = (80.0, 80.0, 40.0, 40.0, 9.0, 9.0, 9.0)
+ROOT_BODY = "base"
+HAND_BODY = "hand"  # the sim's end effector (its env places and moves this body)
+TIP_LINK = "right_gripper_tip"  # the name the URDF gives the sim's hand body
+
+
+def sawyer_urdf(model: mujoco.MjModel) -> str:
+    """URDF of the sim's arm (root link ``base``, tip link ``right_gripper_tip`` = the sim's ``hand`` body)."""
+    return urdf_from_mujoco(
+        model,
+        ROOT_BODY,
+        robot_name="sawyer",
+        velocity_limits=dict(zip(SAWYER_JOINT_NAMES, SAWYER_VELOCITY_LIMITS, strict=True)),
+        effort_limits=dict(zip(SAWYER_JOINT_NAMES, SAWYER_EFFORT_LIMITS, strict=True)),
+        link_names={HAND_BODY: TIP_LINK},
+    )
 
 
 def _transform(pos: np.ndarray, quat_wxyz: np.ndarray | None = None) -> np.ndarray:
