@@ -20,6 +20,10 @@ class EpisodeAssembler:
         self._key: tuple[int, int] | None = None  # (episode, t) of the last stored frame
         self._pending: tuple[np.ndarray, np.ndarray] | None = None  # action, goal taken after that frame
 
+    def starts_episode(self, episode: int, t: int) -> bool:
+        """Whether step (episode, t) would start a new stored episode (its frame then is that episode's s0)."""
+        return not (self._key == (episode, t - 1) and self._pending is not None)
+
     def add(self, episode: int, t: int, frame: np.ndarray, latent: np.ndarray, logvar: np.ndarray,
             action: np.ndarray | None, goal: np.ndarray, is_last: bool) -> bool:
         """Store one step; return True when it completed a transition."""
@@ -27,7 +31,7 @@ class EpisodeAssembler:
         if goal.shape != (self.buffer.latent_dim,):
             raise DataError(f"goal must have {self.buffer.latent_dim} entries, got {goal.shape}")
         completed = False
-        if self._key == (episode, t - 1) and self._pending is not None:
+        if not self.starts_episode(episode, t):
             self.buffer.add_step(self._pending[0], self._pending[1], frame, latent, logvar)
             completed = True
         else:

@@ -1,4 +1,4 @@
-"""Policy weights as they travel between processes: actor + VAE rebuilt from the safetensors bytes of
+"""Policy weights as they travel between processes: actor + VAE (or CC-VAE) rebuilt from the safetensors bytes of
 `checkpoint.policy_bytes()`, with a one-line CheckpointError when they are unusable."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load
 
+from rig_core.ccvae import ContextConditionedVAE
 from rig_core.config import RIGConfig
 from rig_core.errors import CheckpointError
 from rig_core.networks import Actor
@@ -23,7 +24,7 @@ class PolicyWeights:
 
     version: int
     config: RIGConfig
-    vae: ConvVAE
+    vae: ConvVAE | ContextConditionedVAE
     actor: Actor
     vae_version: int | None = None  # VAE updates behind these weights; None: weights from before it was sent
 
@@ -31,6 +32,11 @@ class PolicyWeights:
     def exploring(self) -> bool:
         """No VAE trained yet: RIG's exploration phase, where the policy acts on noise alone (rig_core.loop)."""
         return self.vae_version == 0
+
+    @property
+    def contextual(self) -> bool:
+        """CC-RIG: latents are z̄ = (μ(s, s0), zc), encoded with the episode's first frame s0 (thesis §3.4.2)."""
+        return isinstance(self.vae, ContextConditionedVAE)
 
     @torch.no_grad()
     def act(self, latent: np.ndarray, goal: np.ndarray) -> np.ndarray:
@@ -60,8 +66,12 @@ def load_policy_weights(data: bytes) -> PolicyWeights:
         config = RIGConfig.from_dict(json.loads(meta["config"]))
     except (SafetensorError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"policy weights are unreadable: {err}") from None
-    d = config.vae.latent_dim
-    vae = ConvVAE(config.image_size, d).eval()
+    if config.vae.model == "ccvae":
+        vae: ConvVAE | ContextConditionedVAE = ContextConditionedVAE(
+            config.image_size, config.vae.latent_dim, config.vae.context_dim).eval()
+    else:
+        vae = ConvVAE(config.image_size, config.vae.latent_dim).eval()
+    d = vae.latent_dim
     _load_strict(vae, "vae.", tensors)
     biases = sorted((k for k in tensors if k.startswith("actor.") and k.endswith(".bias")),
                     key=lambda k: int(k.split(".")[-2]) if k.split(".")[-2].isdigit() else -1)

@@ -3,6 +3,11 @@ sim; a scripted reset motion on the arm's driver) and then publishes the episode
 the VAE prior (imagined, RIG §4.1), the encoding of a goal image file, or the current frame when the
 teleop goal button (Joy button 1) was pressed. An episode ends when the policy reports its last step.
 
+CC-RIG (a CC-VAE in the weights, thesis §3.4.2): after the reset the node names the episode's first frame s0 on
+/episode/context (std_msgs/Header: s0 is the first frame stamped at or after the reset), waits for its latent,
+and conditions the goal on it: imagined z̄_g = (z_g ~ N(0, I), zc = e0(s0)); a goal image or teleop frame is
+encoded with s0 as its context. The goal is stamped with s0's stamp.
+
 /episode/run_until (UInt64, latched; 0 = no limit) holds it at the first episode boundary with at least
 that many env steps taken (an evaluator then drives the arm); its state is on /episode/state (latched
 JSON). With `wait_for_trainer` (lock-step) each reset waits until /trainer/metrics reports the trainer
@@ -20,13 +25,13 @@ import torch
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
-from std_msgs.msg import String, UInt64
+from std_msgs.msg import Header, String, UInt64
 
 from rig_core.errors import RigError
 from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
 from rig_policy.reset_client import ResetClient
-from rig_runtime.messages import crop_and_resize, rgb_to_image
+from rig_runtime.messages import crop_and_resize, image_to_rgb, rgb_to_image, stamp_ns
 from rig_runtime.node_runner import run_node
 from rig_runtime.params import declare_parameters
 from rig_runtime.qos import LATCHED_QOS, STREAM_QOS
@@ -60,12 +65,14 @@ class EpisodeNode(Node):
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.client = ResetClient(self, self.p.reset_service, self.p.reset_type)
         self.goal_pub = self.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
+        self.context_pub = self.create_publisher(Header, "/episode/context", LATCHED_QOS)
+        self.reset_stamp = None  # CC-RIG: stamp of the last reset; its first frame is the episode's context s0
         self.state_pub = self.create_publisher(String, "/episode/state", LATCHED_QOS)
         self.create_subscription(UInt64, "/episode/run_until", self.on_run_until, LATCHED_QOS)
         self.create_subscription(String, "/trainer/metrics", self.on_metrics, 10)
         self.create_subscription(Weights, "/trainer/weights", self.on_weights, LATCHED_QOS)
         self.create_subscription(ExperienceStep, "/policy/experience", self.on_step, STREAM_QOS)
-        self.create_subscription(Latent, "/perception/latent", lambda m: setattr(self, "latent", m), 10)
+        self.create_subscription(Latent, "/perception/latent", self.on_latent, 10)
         self.create_subscription(Joy, "/teleop/joy", self.on_joy, 10)
         self.create_timer(0.2, self.watchdog, clock=self.steady)  # steady: runs in lock-step too
 
@@ -76,6 +83,11 @@ class EpisodeNode(Node):
             self.get_logger().error(f"ignoring weights version {msg.version}: {err}")
             return
         self.maybe_done_waiting()
+
+    def on_latent(self, msg: Latent) -> None:
+        self.latent = msg
+        if self.state == "conditioning" and stamp_ns(msg.header.stamp) >= stamp_ns(self.reset_stamp):
+            self.begin_episode(msg)
 
     def on_joy(self, msg: Joy) -> None:
         if len(msg.buttons) > 1 and msg.buttons[1] == 1 and self.latent is not None:
@@ -135,7 +147,7 @@ class EpisodeNode(Node):
         now = self.now()
         if self.state == "idle" and not self.paused and self.weights is not None and self.client.service_is_ready():
             self.start_reset()
-        elif self.state == "resetting" and now - self.reset_started > self.p.reset_timeout:
+        elif self.state in ("resetting", "conditioning") and now - self.reset_started > self.p.reset_timeout:
             self.get_logger().error(f"reset timed out after {self.p.reset_timeout:.0f} s: retrying")
             self.start_reset()
         elif self.state == "waiting" and now - self.waiting_since > self.p.trainer_timeout:
@@ -163,31 +175,48 @@ class EpisodeNode(Node):
             return
         if self.state != "resetting":  # a late answer to a reset that timed out, or paused meanwhile
             return
-        goal = self.make_goal()
+        self.reset_stamp = response.stamp
+        if self.weights is not None and self.weights.contextual:  # CC-RIG: the goal waits for s0's latent
+            self.context_pub.publish(Header(stamp=response.stamp))
+            self.set_state("conditioning")
+            if self.latent is not None and stamp_ns(self.latent.header.stamp) >= stamp_ns(response.stamp):
+                self.begin_episode(self.latent)
+            return
+        self.begin_episode(None)
+
+    def begin_episode(self, s0: Latent | None) -> None:
+        """Publish the next episode's goal (CC-RIG: conditioned on the latent of its first frame ``s0``)."""
+        goal = self.make_goal(s0)
         if goal is None:
             self.set_state("idle")
             return
         self.episode += 1
-        goal.episode, goal.horizon, goal.header.stamp = self.episode, self.p.horizon, response.stamp
+        goal.episode, goal.horizon = self.episode, self.p.horizon
+        goal.header.stamp = self.reset_stamp if s0 is None else s0.header.stamp
         self.goal_pub.publish(goal)
         self.last_step = self.now()
         self.set_state("running")
 
-    def make_goal(self) -> Goal | None:
+    def make_goal(self, s0: Latent | None = None) -> Goal | None:
         w = self.weights
+        context = image_to_rgb(s0.image) if s0 is not None else None  # CC-RIG: the episode's first frame
         if self.p.goal_source == "teleop" and self.teleop_goal is not None:
             goal, self.teleop_goal = self.teleop_goal, None
-            return Goal(source="teleop", latent=list(goal.z), vae_version=goal.vae_version, image=goal.image)
+            z = goal.z if context is None else w.vae.encode(image_to_rgb(goal.image)[None], context[None])[0][0].tolist()
+            return Goal(source="teleop", latent=list(z), vae_version=goal.vae_version, image=goal.image)
         if self.p.goal_source == "image":
             bgr = cv2.imread(self.p.goal_image_path)
             if bgr is None:
                 self.get_logger().error(f"cannot read goal image {self.p.goal_image_path!r}")
                 return None
             frame = crop_and_resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (0, 0, 0, 0), w.config.image_size)
-            z = w.vae.encode(frame[None])[0][0]
+            z = w.vae.encode(frame[None])[0][0] if context is None else w.vae.encode(frame[None], context[None])[0][0]
             return Goal(source="image", latent=z.tolist(), vae_version=w.version,
                         image=rgb_to_image(frame, self.get_clock().now().to_msg()))
-        z = w.vae.sample_prior(1, self.rng)[0]
+        if context is None:
+            z = w.vae.sample_prior(1, self.rng)[0]
+        else:  # z̄_g = (z_g, zc), z_g ~ N(0, I), zc = e0(s0) (thesis §3.4.2, Alg. 2 step 3)
+            z = w.vae.sample_goals(w.vae.encode(context[None], context[None])[0], self.rng)[0]
         return Goal(source="imagined", latent=np.asarray(z, np.float32).tolist(), vae_version=w.version)
 
 

@@ -7,6 +7,8 @@ NaN anywhere, missing weights, no goal, or e-stop; the SpaceMouse overrides the 
 held (steps marked as demos). New weights are deserialized off the loop and swapped in between ticks.
 Publishes the command, an ExperienceStep per step, and a JSON status line per tick (/policy/status).
 Goals with source "eval" (held-out evaluation goals) run the deterministic policy and are not experience.
+With CC-RIG weights (a CC-VAE) it acts only on latents whose ``context_stamp`` is the goal's stamp: z̄ encoded
+with this episode's first frame s0, the frame the goal was conditioned on (thesis §3.4.2).
 
 Timing (`trigger: timer`): the loop runs in its own thread on an absolute monotonic deadline schedule
 (clock_nanosleep, TIMER_ABSTIME), SCHED_FIFO when permitted, with the stale-latent watchdog in the four
@@ -42,7 +44,8 @@ from rig_runtime.scheduling import DeadlineClock, make_realtime
 
 WATCHDOG_SLOTS = 5  # watchdog checks per control period (the tick is slot 0)
 # Lock-step: ticks blocked for these reasons consumed no episode latent, so they send no command.
-IDLE_REASONS = ("no goal", "no weights", "no latent", "no new latent", "latent older than the episode", "episode done")
+IDLE_REASONS = ("no goal", "no weights", "no latent", "no new latent", "latent older than the episode",
+                "latent of another context", "episode done")
 
 
 class PolicyNode(Node):
@@ -231,6 +234,8 @@ class PolicyNode(Node):
             return "latent older than the episode"
         if self.p.trigger == "latent" and stamp_ns(latent.header.stamp) == self.last_latent_ns:
             return "no new latent"
+        if self.weights.contextual and stamp_ns(latent.context_stamp) != stamp_ns(self.goal.header.stamp):
+            return "latent of another context"  # CC-RIG: z̄ must carry this episode's s0 (the encoder re-sends it)
         z, g = np.asarray(latent.z, np.float32), np.asarray(self.goal.latent, np.float32)
         if z.shape != g.shape or z.size != self.weights.vae.latent_dim:
             return f"latent/goal size {z.size}/{g.size} does not fit the policy ({self.weights.vae.latent_dim})"

@@ -106,13 +106,14 @@ class TrainerNode(Node):
                 self.config = finetune.finetune_config(self.config, p.init_checkpoint)
         except RigError as err:
             raise RuntimeError(f"trainer_node: {err}") from None
-        if self.config.vae.model != "vae":  # the graph's encoder and episode nodes encode frames without s0
-            raise RuntimeError("trainer_node: vae.model=ccvae (CC-RIG) runs in `rig run` only, not through the graph")
         self.agent = RIGAgent(self.config, device=self.device)
         self.arm_topics = [t.strip() for t in p.experience_topics.split(",") if t.strip()]
         if not self.arm_topics:
             raise RuntimeError("trainer_node: experience_topics names no topic")
+        if self.agent.contextual and len(self.arm_topics) > 1:  # MultiArmAssembler re-encodes frames without s0
+            raise RuntimeError("trainer_node: vae.model=ccvae (CC-RIG) takes one arm's experience topic")
         self.assembler = EpisodeAssembler(self.agent.buffer)  # one arm: steps go in as they come
+        self.context_frame: np.ndarray | None = None  # CC-RIG: s0 of the episode being stored
         self.arms = MultiArmAssembler(self.agent.buffer, self.agent.encode) if len(self.arm_topics) > 1 else None
         self.version, self.grad_steps, self.steps_at_pretrain = 0, 0, 0
         self.schedule_checked = 0  # env steps already checked against Skew-Fit's VAE schedule
@@ -194,7 +195,9 @@ class TrainerNode(Node):
                 if self.arms is not None:
                     self.arms.add(arm, msg.episode, msg.t, frame, action, goal, msg.is_last)
                 else:
-                    z, logvar = self.agent.encode(frame)
+                    if self.agent.contextual and self.assembler.starts_episode(msg.episode, msg.t):
+                        self.context_frame = frame  # CC-RIG: the stored episode's first frame is its s0
+                    z, logvar = self.agent.encode(frame, self.context_frame)
                     self.assembler.add(msg.episode, msg.t, frame, z[0], logvar[0], action, goal, msg.is_last)
             except RigError as err:
                 self.get_logger().error(f"dropped experience step of {self.arm_topics[arm]}: {err}", throttle_duration_sec=5.0)
@@ -213,8 +216,7 @@ class TrainerNode(Node):
                 self.ingest(1 if self.p.step_synchronous else None)
                 if self.agent.vae_version == 0 and buf.env_steps >= cfg.exploration_steps and buf.env_steps > 0:
                     self.get_logger().info(f"VAE pre-training on {buf.stored_frame_count()} frames")
-                    self.agent.pretrain_vae(buf.frames[: buf.stored_frame_count()], cfg.vae.pretrain_batches,
-                                            on_batch=self._check_stop)
+                    self.agent.train_vae_on_replay(cfg.vae.pretrain_batches, on_batch=self._check_stop)
                     self.steps_at_pretrain = buf.env_steps
                     self.publish_weights()
                 if cfg.goals == "skewfit":
