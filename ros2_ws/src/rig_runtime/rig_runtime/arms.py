@@ -20,8 +20,8 @@ from rig_runtime.graph import Graph, NodeSpec, launch_parameters
 
 ARM_NAMES = ("/camera/image_raw", "/robot/ee_velocity_cmd", "/robot/ee_pose", "/robot/joint_states", "/robot/reset",
              "/sim/state", "/sim/reset", "/clock", "/perception/latent", "/policy/experience", "/policy/status",
-             "/episode/goal", "/episode/state", "/episode/run_until", "/teleop/twist", "/teleop/joy", "/demo/goal",
-             "/demo/state")
+             "/episode/goal", "/episode/context", "/episode/state", "/episode/run_until", "/teleop/twist", "/teleop/joy",
+             "/demo/goal", "/demo/state")
 SHARED_NAMES = ("/trainer/weights", "/trainer/metrics", "/estop")
 SHARED_NODES = ("trainer_node",)
 
