@@ -2,6 +2,7 @@
 camera never sees not rendered) vs decimated only vs full meshes.
 
 Run: .venv/bin/python benchmarks/bench_env.py [--steps N] [--size S] [--envs door pickup] [--fast-only]
+     [--control driver]   (the hand moved through the arm driver's controller; reacher and the pushers)
 Wall-clock rates depend on other load on the machine; "cpu ms/step" is this process's CPU time per step
 (steps and resets; render and physics columns are timed separately).
 """
@@ -20,10 +21,10 @@ import numpy as np
 import sawyer_sim
 
 
-def bench(name: str, keep: float | None, hide: bool, steps: int, size: int) -> dict[str, float]:
+def bench(name: str, keep: float | None, hide: bool, steps: int, size: int, control: str = "mocap") -> dict[str, float]:
     """Steps/s over ``steps`` random-action steps (resets included), plus per-step render and physics cost."""
     t0 = time.perf_counter()
-    env = sawyer_sim.make(name, image_size=size, seed=0, mesh_keep=keep, hide_unseen=hide)
+    env = sawyer_sim.make(name, image_size=size, seed=0, mesh_keep=keep, hide_unseen=hide, control=control)
     build = time.perf_counter() - t0
     env.reset()
     actions = np.random.default_rng(0).uniform(-1, 1, (steps, env.action_space.shape[0])).astype(np.float32)
@@ -55,13 +56,15 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=48)
     ap.add_argument("--envs", nargs="+", default=list(sawyer_sim.ENV_NAMES), choices=sawyer_sim.ENV_NAMES)
     ap.add_argument("--fast-only", action="store_true", help="only the default (fast) configuration")
+    ap.add_argument("--control", choices=("mocap", "driver"), default="mocap", help="how the hand moves (env control)")
     args = ap.parse_args()
-    print(f"sawyer_sim env speed, {args.size}x{args.size} images, {args.steps} steps, MUJOCO_GL={os.environ['MUJOCO_GL']}")
+    print(f"sawyer_sim env speed, {args.size}x{args.size} images, {args.steps} steps, control {args.control}, "
+          f"MUJOCO_GL={os.environ['MUJOCO_GL']}")
     print(f"{'env':<14}{'meshes':<30}{'steps/s':>9}{'cpu ms/step':>13}{'render ms':>11}{'physics ms':>12}{'build s':>9}")
     configs = ((0.1, True, "decimated 10%, unseen hidden"), (0.1, False, "decimated 10%"), (None, False, "full"))
     for name in args.envs:
         for keep, hide, label in configs[:1] if args.fast_only else configs:
-            r = bench(name, keep, hide, args.steps, args.size)
+            r = bench(name, keep, hide, args.steps, args.size, args.control)
             widths = {"steps/s": (9, 0), "cpu ms/step": (13, 2), "render ms": (11, 2), "physics ms": (12, 2), "build s": (9, 2)}
             cols = "".join(f"{r[k]:>{w}.{p}f}" for k, (w, p) in widths.items())
             print(f"{name:<14}{label:<30}{cols}")
