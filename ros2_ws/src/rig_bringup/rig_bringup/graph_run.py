@@ -19,6 +19,10 @@ graph: the episode node is held (/episode/run_until), then for each goal the sim
 at the episode's last observation. The report's last point is the graph's; results.json also holds the
 in-process evaluation of the same weights (`final_in_process`), which checks the deployed chain against it.
 The random-policy baseline is measured in-process on the same goals, while the nodes start.
+
+With --arms N every node but the trainer runs once per arm under /armK (rig_runtime.arms), the one trainer learns
+from all of them, each arm takes its share of the env steps, and the final evaluation goes through arm 0 while the
+others are held.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from rig_core.evaluate import DISTANCE_KEYS, EvalResult, GoalSet, evaluate, make
 from rig_core.policy_weights import PolicyWeights, load_policy_weights
 from rig_interfaces.msg import Goal, SimState, Weights
 from rig_interfaces.srv import Reset
+from rig_runtime.arms import arm_namespace, expand_arms
 from rig_runtime.graph import Graph, graph_file, load_graph, node_command
 from rig_runtime.messages import stamp_ns
 from rig_runtime.node_runner import make_executor, spin_in_background
@@ -97,30 +102,33 @@ def trainer_threads() -> int:
 class Watcher:
     """This process's rclpy node: records what the evaluation needs and drives the evaluation episodes."""
 
-    def __init__(self, domain_id: int) -> None:
+    def __init__(self, domain_id: int, arms: int = 1) -> None:
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain_id)
         self.node = Node("graph_run", context=self.context)
         self.lock = threading.Lock()
         self.weights: Weights | None = None
         self.metrics: dict[str, Any] = {}
-        self.episode_state: dict[str, Any] = {}
         self.sim_states: dict[int, SimState] = {}
         self.frames: dict[int, np.ndarray] = {}
         self.done: dict[int, dict[str, Any]] = {}  # eval episode → policy status of its last tick
         self.policy_versions: dict[int, set[int]] = {}
+        self.episode_states: list[dict[str, Any]] = [{} for _ in range(arms)]
         n = self.node
+        ns = [arm_namespace(k) if arms > 1 else "" for k in range(arms)]
         n.create_subscription(Weights, "/trainer/weights", self._set("weights"), LATCHED_QOS)
         n.create_subscription(String, "/trainer/metrics", lambda m: self._store("metrics", json.loads(m.data)), 10)
-        n.create_subscription(String, "/episode/state", lambda m: self._store("episode_state", json.loads(m.data)),
-                              LATCHED_QOS)
-        n.create_subscription(String, "/policy/status", self.on_status, 100)
-        n.create_subscription(SimState, "/sim/state", self.on_sim_state, 100)
-        n.create_subscription(Image, "/camera/image_raw", self.on_image,
+        for k in range(arms):
+            n.create_subscription(String, f"{ns[k]}/episode/state", lambda m, k=k: self.on_episode_state(k, m),
+                                  LATCHED_QOS)
+        self.run_until_pubs = [n.create_publisher(UInt64, f"{ns[k]}/episode/run_until", LATCHED_QOS) for k in range(arms)]
+        # The evaluation episodes run on arm 0 (the only arm with one).
+        n.create_subscription(String, f"{ns[0]}/policy/status", self.on_status, 100)
+        n.create_subscription(SimState, f"{ns[0]}/sim/state", self.on_sim_state, 100)
+        n.create_subscription(Image, f"{ns[0]}/camera/image_raw", self.on_image,
                               QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-        self.run_until_pub = n.create_publisher(UInt64, "/episode/run_until", LATCHED_QOS)
-        self.goal_pub = n.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
-        self.reset = n.create_client(Reset, "/sim/reset")
+        self.goal_pub = n.create_publisher(Goal, f"{ns[0]}/episode/goal", LATCHED_QOS)
+        self.reset = n.create_client(Reset, f"{ns[0]}/sim/reset")
         self.executor = make_executor(context=self.context)
         self.executor.add_node(n)
         self.thread = spin_in_background(self.executor, self.context)
@@ -131,6 +139,10 @@ class Watcher:
     def _store(self, name: str, value: Any) -> None:
         with self.lock:
             setattr(self, name, value)
+
+    def on_episode_state(self, arm: int, msg: String) -> None:
+        with self.lock:
+            self.episode_states[arm] = json.loads(msg.data)
 
     def on_status(self, msg: String) -> None:
         status = json.loads(msg.data)
@@ -166,13 +178,13 @@ class GraphRun:
     """The graph's processes, the watcher, and the RIG schedule (explore → VAE → practice, evaluations)."""
 
     def __init__(self, config: RIGConfig, out: Path, horizon: int, domain_id: int, timeout: float,
-                 torch_threads: int = 1) -> None:
-        self.config, self.out, self.horizon, self.timeout = config, out, horizon, timeout
-        self.graph: Graph = load_graph(graph_path(), node_overrides(config, horizon, out, torch_threads))
+                 torch_threads: int = 1, arms: int = 1) -> None:
+        self.config, self.out, self.horizon, self.timeout, self.arms = config, out, horizon, timeout, arms
+        self.graph: Graph = expand_arms(load_graph(graph_path(), node_overrides(config, horizon, out, torch_threads)), arms)
         self.env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(out / "logs" / "ros"),
                     "PYTHONUNBUFFERED": "1"}
         self.procs: dict[str, subprocess.Popen] = {}
-        self.watcher = Watcher(domain_id)
+        self.watcher = Watcher(domain_id, arms)
         self.eval_episode = EVAL_EPISODE_BASE
 
     # ---- processes -----------------------------------------------------------------------------
@@ -181,8 +193,9 @@ class GraphRun:
         logs.mkdir(parents=True, exist_ok=True)
         for spec in self.graph.nodes:
             cmd = node_command(spec, self.graph, logs / "params")
-            log = open(logs / f"{spec.name}.log", "wb")  # noqa: SIM115 - the child process owns it
-            self.procs[spec.name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            log_name = spec.full_name.replace("/", "_")  # arm0_sim_node.log with several arms, else sim_node.log
+            log = open(logs / f"{log_name}.log", "wb")  # noqa: SIM115 - the child process owns it
+            self.procs[spec.full_name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                                      preexec_fn=die_with_parent)
             log.close()
 
@@ -195,7 +208,7 @@ class GraphRun:
         while not condition():
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
-                    tail = (self.out / "logs" / f"{name}.log").read_text(errors="replace")[-2000:]
+                    tail = (self.out / "logs" / f"{name.replace('/', '_')}.log").read_text(errors="replace")[-2000:]
                     code = describe_exit(proc.returncode)
                     raise GraphError(f"{name} exited with code {code} while waiting for {what}:\n{tail}")
             if time.monotonic() > deadline:
@@ -203,18 +216,27 @@ class GraphRun:
             time.sleep(0.02)
 
     # ---- the schedule --------------------------------------------------------------------------
-    def run_until(self, steps: int) -> float:
-        """Let the episode node run training episodes until `steps` env steps, then hold; wait for the
-        trainer to have trained on all of them and published its weights. Returns when the steps were done."""
+    def run_until(self, steps: int) -> tuple[float, int]:
+        """Let the episode node(s) run training episodes until `steps` env steps in all (each arm its share), then
+        hold; wait for the trainer to have trained on all of them and published its weights. Returns when the steps
+        were done and how many were taken (each arm stops at an episode boundary)."""
         w = self.watcher
-        w.run_until_pub.publish(UInt64(data=steps))
-        self.wait(lambda: w.episode_state.get("state") == "paused" and w.episode_state.get("steps", 0) >= steps,
-                  f"{steps} env steps through the graph")
-        taken, stepped = int(w.episode_state["steps"]), time.monotonic()
+        shares = [steps * (k + 1) // self.arms - steps * k // self.arms for k in range(self.arms)]
+        for pub, share in zip(w.run_until_pubs, shares, strict=True):
+            pub.publish(UInt64(data=share))
+
+        def paused() -> bool:
+            with w.lock:
+                states = list(w.episode_states)
+            return all(s.get("state") == "paused" and s.get("steps", 0) >= n for s, n in zip(states, shares, strict=True))
+
+        self.wait(paused, f"{steps} env steps through the graph")
+        with w.lock:
+            taken, stepped = sum(int(s["steps"]) for s in w.episode_states), time.monotonic()
         self.wait(lambda: w.metrics.get("idle") and w.metrics.get("env_steps", 0) >= taken
                   and w.metrics.get("vae_version", 0) > 0 and w.weights is not None
                   and w.weights.version >= w.metrics.get("version", 0), "the trainer to catch up")
-        return stepped
+        return stepped, taken
 
     def latest_weights(self) -> PolicyWeights:
         return load_policy_weights(bytes(self.watcher.weights.safetensors))
@@ -265,7 +287,8 @@ def evaluate_in_process(env, goals: GoalSet, weights: PolicyWeights, seed: int) 
     return evaluate(env, goals, weights.act, lambda frames: weights.vae.encode(frames)[0], seed=seed)
 
 
-def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str, threads: int | None = None) -> Path:
+def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str, threads: int | None = None,
+        arms: int = 1) -> Path:
     import sawyer_sim
     from rig_core.agent import RIGAgent
     from rig_core.checkpoint import load_checkpoint
@@ -283,7 +306,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     horizon = local_env.max_episode_steps
     goals = pool.submit(make_goal_set, local_env, config.eval_goals, config.eval_seed).result()
     wall_start = time.monotonic()
-    job = GraphRun(config, out, horizon, domain_id, timeout, threads or trainer_threads())
+    job = GraphRun(config, out, horizon, domain_id, timeout, threads or trainer_threads(), arms)
     pending: list[tuple[int, int, Future[EvalResult]]] = []  # (step, weights version, in-process evaluation)
     timings: dict[str, float] = {}
     final_eval = final_in_process = None
@@ -298,7 +321,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
         random_future = pool.submit(lambda: evaluate(local_env, goals, random_policy(config.seed),
                                                      lambda f: np.zeros((len(f), 1)), seed=config.eval_seed).final)
         t0 = time.monotonic()
-        explored = job.run_until(config.exploration_steps)  # 1. exploration, 2. VAE pre-training in the trainer
+        explored, _ = job.run_until(config.exploration_steps)  # 1. exploration, 2. VAE pre-training in the trainer
         timings["exploration_s"], timings["vae_pretrain_s"] = explored - t0, time.monotonic() - explored
         if config.exploration_steps < config.total_steps:  # else the final evaluation below is this one
             evaluate_later(config.exploration_steps)
@@ -306,8 +329,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
         t0 = time.monotonic()
         while step < config.total_steps:  # 3. practice with imagined goals
             step = min(config.total_steps, (step // config.eval_every + 1) * config.eval_every)
-            job.run_until(step)
-            step = int(job.watcher.episode_state["steps"])
+            _, step = job.run_until(step)
             if step < config.total_steps:
                 evaluate_later(step)
         timings["practice_s"] = time.monotonic() - t0
@@ -339,6 +361,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     summary_path = out / "results.json"
     summary = json.loads(summary_path.read_text())
     summary["final_in_process"] = final_in_process  # the same weights evaluated by rig_core.evaluate
+    summary["arms"] = arms
     summary_path.write_text(json.dumps(summary, indent=2))
     return report
 
@@ -355,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output directory (report.html, results.json, logs, checkpoint)")
     parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID of the graph (default: a random one in 100-199)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds any one phase may take")
+    parser.add_argument("--arms", type=int, default=1, help="arms on the domain, each under /armK, one trainer "
+                        "(the env steps are shared between them; default 1)")
     parser.add_argument("--threads", type=int, help="the trainer's torch threads (default: torch's choice less 4 cores for the "
                         "other nodes, at least 1)")
     args = parser.parse_args(argv)
@@ -365,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = default_config(args.env, **overrides)
         domain = args.domain_id if args.domain_id is not None else random.Random(os.urandom(8)).randint(100, 199)
-        report = run(config, Path(args.out), domain, args.timeout, command, args.threads)
+        if args.arms < 1:
+            raise GraphError(f"--arms must be at least 1, got {args.arms}")
+        report = run(config, Path(args.out), domain, args.timeout, command, args.threads, args.arms)
     except (RigError, GraphError) as err:
         print(f"graph_run: error: {err}", file=sys.stderr)
         return 2
