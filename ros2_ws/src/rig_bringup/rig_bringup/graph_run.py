@@ -23,6 +23,9 @@ The random-policy baseline is measured in-process on the same goals, while the n
 With --arms N every node but the trainer runs once per arm under /armK (rig_runtime.arms), the one trainer learns
 from all of them, each arm takes its share of the env steps, and the final evaluation goes through arm 0 while the
 others are held.
+
+--node-prefix NODE=COMMAND runs that node behind a command prefix, e.g. the trainer in another network namespace
+(`trainer_node="ip netns exec learner env FASTDDS_DEFAULT_PROFILES_FILE=udp.xml"`), as a trainer on another host.
 """
 
 from __future__ import annotations
@@ -178,12 +181,16 @@ class GraphRun:
     """The graph's processes, the watcher, and the RIG schedule (explore → VAE → practice, evaluations)."""
 
     def __init__(self, config: RIGConfig, out: Path, horizon: int, domain_id: int, timeout: float,
-                 torch_threads: int = 1, arms: int = 1) -> None:
+                 torch_threads: int = 1, arms: int = 1, prefixes: dict[str, list[str]] | None = None) -> None:
         self.config, self.out, self.horizon, self.timeout, self.arms = config, out, horizon, timeout, arms
         self.graph: Graph = expand_arms(load_graph(graph_path(), node_overrides(config, horizon, out, torch_threads)), arms)
         self.env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(out / "logs" / "ros"),
                     "PYTHONUNBUFFERED": "1"}
         self.procs: dict[str, subprocess.Popen] = {}
+        self.prefixes = prefixes or {}
+        unknown = set(self.prefixes) - {spec.full_name for spec in self.graph.nodes}
+        if unknown:
+            raise GraphError(f"--node-prefix names no node of the graph: {', '.join(sorted(unknown))}")
         self.watcher = Watcher(domain_id, arms)
         self.eval_episode = EVAL_EPISODE_BASE
 
@@ -192,7 +199,7 @@ class GraphRun:
         logs = self.out / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for spec in self.graph.nodes:
-            cmd = node_command(spec, self.graph, logs / "params")
+            cmd = [*self.prefixes.get(spec.full_name, []), *node_command(spec, self.graph, logs / "params")]
             log_name = spec.full_name.replace("/", "_")  # arm0_sim_node.log with several arms, else sim_node.log
             log = open(logs / f"{log_name}.log", "wb")  # noqa: SIM115 - the child process owns it
             self.procs[spec.full_name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -288,7 +295,7 @@ def evaluate_in_process(env, goals: GoalSet, weights: PolicyWeights, seed: int) 
 
 
 def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str, threads: int | None = None,
-        arms: int = 1) -> Path:
+        arms: int = 1, prefixes: dict[str, list[str]] | None = None) -> Path:
     import sawyer_sim
     from rig_core.agent import RIGAgent
     from rig_core.checkpoint import load_checkpoint
@@ -306,7 +313,7 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     horizon = local_env.max_episode_steps
     goals = pool.submit(make_goal_set, local_env, config.eval_goals, config.eval_seed).result()
     wall_start = time.monotonic()
-    job = GraphRun(config, out, horizon, domain_id, timeout, threads or trainer_threads(), arms)
+    job = GraphRun(config, out, horizon, domain_id, timeout, threads or trainer_threads(), arms, prefixes)
     pending: list[tuple[int, int, Future[EvalResult]]] = []  # (step, weights version, in-process evaluation)
     timings: dict[str, float] = {}
     final_eval = final_in_process = None
@@ -380,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds any one phase may take")
     parser.add_argument("--arms", type=int, default=1, help="arms on the domain, each under /armK, one trainer "
                         "(the env steps are shared between them; default 1)")
+    parser.add_argument("--node-prefix", action="append", default=[], metavar="NODE=COMMAND",
+                        help="run NODE behind COMMAND (e.g. trainer_node='ip netns exec learner'); repeatable")
     parser.add_argument("--threads", type=int, help="the trainer's torch threads (default: torch's choice less 4 cores for the "
                         "other nodes, at least 1)")
     args = parser.parse_args(argv)
@@ -392,7 +401,13 @@ def main(argv: list[str] | None = None) -> int:
         domain = args.domain_id if args.domain_id is not None else random.Random(os.urandom(8)).randint(100, 199)
         if args.arms < 1:
             raise GraphError(f"--arms must be at least 1, got {args.arms}")
-        report = run(config, Path(args.out), domain, args.timeout, command, args.threads, args.arms)
+        prefixes = {}
+        for item in args.node_prefix:
+            node, sep, prefix = item.partition("=")
+            if not sep or not node or not prefix.strip():
+                raise GraphError(f"--node-prefix wants NODE=COMMAND, got {item!r}")
+            prefixes[node] = shlex.split(prefix)
+        report = run(config, Path(args.out), domain, args.timeout, command, args.threads, args.arms, prefixes)
     except (RigError, GraphError) as err:
         print(f"graph_run: error: {err}", file=sys.stderr)
         return 2
