@@ -112,12 +112,12 @@ def test_stop_processes_dumps_the_stacks_of_a_node_that_ignores_sigint_then_kill
     stubborn = ("import faulthandler, signal, time; faulthandler.register(signal.SIGUSR1, all_threads=True); "
                 "signal.signal(signal.SIGINT, signal.SIG_IGN); print('up', flush=True); time.sleep(60)")
     polite = "import time; print('up', flush=True); time.sleep(60)"
-    log = tmp_path / "stubborn.log"
-    with open(log, "w") as out:
+    log, polite_log = tmp_path / "stubborn.log", tmp_path / "polite.log"
+    with open(log, "w") as out, open(polite_log, "w") as polite_out:
         procs = {"stubborn": subprocess.Popen([sys.executable, "-c", stubborn], stdout=out, stderr=subprocess.STDOUT),
-                 "polite": subprocess.Popen([sys.executable, "-c", polite], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)}
-        deadline = time.monotonic() + 20
-        while "up" not in log.read_text() and time.monotonic() < deadline:
+                 "polite": subprocess.Popen([sys.executable, "-c", polite], stdout=polite_out, stderr=subprocess.STDOUT)}
+        deadline = time.monotonic() + 20  # both interpreters up (under load one can take seconds to start)
+        while not ("up" in log.read_text() and "up" in polite_log.read_text()) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
         codes = stop_processes(procs, grace=1.0, tag="test")
