@@ -111,7 +111,10 @@ def test_a_hung_teardown_ends_by_the_alarm_with_its_stacks():
 def test_stop_processes_dumps_the_stacks_of_a_node_that_ignores_sigint_then_kills_it(tmp_path, capsys):
     stubborn = ("import faulthandler, signal, time; faulthandler.register(signal.SIGUSR1, all_threads=True); "
                 "signal.signal(signal.SIGINT, signal.SIG_IGN); print('up', flush=True); time.sleep(60)")
-    polite = "import time; print('up', flush=True); time.sleep(60)"
+    # A node that stops on SIGINT; explicit, since a shell that starts jobs in the background without job control
+    # hands its children SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+    polite = ("import signal, time; signal.signal(signal.SIGINT, signal.default_int_handler); print('up', flush=True); "
+              "time.sleep(60)")
     log, polite_log = tmp_path / "stubborn.log", tmp_path / "polite.log"
     with open(log, "w") as out, open(polite_log, "w") as polite_out:
         procs = {"stubborn": subprocess.Popen([sys.executable, "-c", stubborn], stdout=out, stderr=subprocess.STDOUT),
