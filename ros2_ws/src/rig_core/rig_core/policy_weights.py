@@ -38,6 +38,13 @@ class PolicyWeights:
         """CC-RIG: latents are z̄ = (μ(s, s0), zc), encoded with the episode's first frame s0 (thesis §3.4.2)."""
         return isinstance(self.vae, ContextConditionedVAE)
 
+    def encode(self, frames: np.ndarray, context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder mean and log-variance of uint8 frames (N, S, S, 3); the CC-VAE also takes the episode's first
+        frame `context` (one, or one per frame) and returns z̄ = (μ(s, s0), zc), the VAE ignores it (as RIGAgent.encode)."""
+        if self.contextual and context is not None:
+            return self.vae.encode(frames, context)
+        return self.vae.encode(frames)
+
     @torch.no_grad()
     def act(self, latent: np.ndarray, goal: np.ndarray) -> np.ndarray:
         obs = torch.as_tensor(np.concatenate([latent, goal]), dtype=torch.float32)

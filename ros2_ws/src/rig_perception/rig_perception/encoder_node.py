@@ -118,10 +118,7 @@ class EncoderNode(Node):
 
     def publish(self, weights: PolicyWeights, frame: np.ndarray, header: Header,
                 context: tuple[int, np.ndarray] | None) -> None:
-        if context is None:
-            mu, logvar = weights.vae.encode(frame[None])
-        else:
-            mu, logvar = weights.vae.encode(frame[None], context[1][None])
+        mu, logvar = weights.encode(frame[None], None if context is None else context[1][None])
         if not np.all(np.isfinite(mu)):
             self.get_logger().error("VAE produced a non-finite latent: dropped", throttle_duration_sec=1.0)
             return

@@ -202,7 +202,7 @@ class EpisodeNode(Node):
         context = image_to_rgb(s0.image) if s0 is not None else None  # CC-RIG: the episode's first frame
         if self.p.goal_source == "teleop" and self.teleop_goal is not None:
             goal, self.teleop_goal = self.teleop_goal, None
-            z = goal.z if context is None else w.vae.encode(image_to_rgb(goal.image)[None], context[None])[0][0].tolist()
+            z = goal.z if context is None else w.encode(image_to_rgb(goal.image)[None], context[None])[0][0].tolist()
             return Goal(source="teleop", latent=list(z), vae_version=goal.vae_version, image=goal.image)
         if self.p.goal_source == "image":
             bgr = cv2.imread(self.p.goal_image_path)
@@ -210,13 +210,13 @@ class EpisodeNode(Node):
                 self.get_logger().error(f"cannot read goal image {self.p.goal_image_path!r}")
                 return None
             frame = crop_and_resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (0, 0, 0, 0), w.config.image_size)
-            z = w.vae.encode(frame[None])[0][0] if context is None else w.vae.encode(frame[None], context[None])[0][0]
+            z = w.encode(frame[None], None if context is None else context[None])[0][0]
             return Goal(source="image", latent=z.tolist(), vae_version=w.version,
                         image=rgb_to_image(frame, self.get_clock().now().to_msg()))
         if context is None:
             z = w.vae.sample_prior(1, self.rng)[0]
         else:  # z̄_g = (z_g, zc), z_g ~ N(0, I), zc = e0(s0) (thesis §3.4.2, Alg. 2 step 3)
-            z = w.vae.sample_goals(w.vae.encode(context[None], context[None])[0], self.rng)[0]
+            z = w.vae.sample_goals(w.encode(context[None], context[None])[0], self.rng)[0]
         return Goal(source="imagined", latent=np.asarray(z, np.float32).tolist(), vae_version=w.version)
 
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 import mujoco
 import numpy as np
 
-from sawyer_driver import SAWYER_JOINT_NAMES, START_JOINTS, ArmController, ControllerConfig, Kinematics, Workspace
+from sawyer_driver import SAWYER_JOINT_NAMES, ArmController, ControllerConfig, Kinematics, Workspace
 from sawyer_driver.kinematics import rotation_error
 from sawyer_sim.ik import HAND_QUAT
 from sawyer_sim.joint_servo import JointServo
@@ -81,7 +81,6 @@ class DriverArm:
         box = Workspace(low=(hand_low[0] - inset, hand_low[1] - inset, hand_z - Z_RANGE),
                         high=(hand_high[0] + inset, hand_high[1] + inset, hand_z + Z_RANGE))
         self.controller = ArmController(kin, replace(defaults, workspace=box))
-        self.posture = np.asarray(START_JOINTS, dtype=float)
         rot = np.zeros(9)
         mujoco.mju_quat2Mat(rot, HAND_QUAT)
         self.orientation = rot.reshape(3, 3)
@@ -89,7 +88,8 @@ class DriverArm:
     def reset(self) -> None:
         """The env placed the arm at rest: re-pose the joints inside their ranges (same hand pose), and start the
         controller from rest, gripper down."""
-        q, converged = reset_joints(self.controller.kin, self.data.xpos[self.hand].copy(), self.orientation, self.posture)
+        q, converged = reset_joints(self.controller.kin, self.data.xpos[self.hand].copy(), self.orientation,
+                                     self.controller.posture)
         if converged:
             self.data.qpos[self.servo.qadr] = q
             self.data.qvel[self.servo.dadr] = 0.0
