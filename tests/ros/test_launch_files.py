@@ -46,7 +46,7 @@ def _stub_launch_api(monkeypatch) -> None:
         monkeypatch.setitem(sys.modules, name, mod)
 
 
-@pytest.mark.parametrize("name", ["sim_pusher", "real_pusher", "sim_reacher_lockstep"])
+@pytest.mark.parametrize("name", ["sim_pusher", "real_pusher", "sim_reacher_lockstep", "sim_insertion_residual_lockstep"])
 def test_launch_file_describes_the_graph(name, monkeypatch):
     _stub_launch_api(monkeypatch)
     path = LAUNCH_DIR / f"{name}.launch.py"

@@ -22,6 +22,7 @@ setup(
     entry_points={
         "console_scripts": [
             "trainer_node = rig_trainer.trainer_node:main",
+            "residual_trainer_node = rig_trainer.residual_trainer_node:main",
             "bag_recorder = rig_trainer.bag_recorder:main",
             "bag_replay = rig_trainer.bag_replay:main",
             "offline_train = rig_trainer.offline_train:main",

@@ -87,3 +87,15 @@ def load_policy_weights(data: bytes) -> PolicyWeights:
     _load_strict(actor, "actor.", tensors)
     vae_version = int(meta["vae_version"]) if "vae_version" in meta else None
     return PolicyWeights(int(meta.get("version", 0)), config, vae, actor, vae_version)
+
+
+def load_weights(data: bytes, kind: str = "policy"):
+    """The weights a Weights message carries, by its ``kind``: "policy" (actor + VAE, RIG) or "residual"
+    (a residual actor and its controller, rig_core.residual_weights); CheckpointError for anything else."""
+    if kind == "residual":
+        from rig_core.residual_weights import load_residual_weights
+
+        return load_residual_weights(data)
+    if kind in ("policy", ""):
+        return load_policy_weights(data)
+    raise CheckpointError(f"unknown weights kind {kind!r} (policy or residual)")

@@ -11,10 +11,10 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SafetyLimits:
-    """Workspace box for the end effector (m) and the speed limit (m/s) per axis."""
+    """Workspace box for the end effector (m; xy, or xyz for 3-D motion) and the speed limit (m/s) per axis."""
 
-    low: tuple[float, float]
-    high: tuple[float, float]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
     max_speed: float
     period: float  # control period (s), to keep the next position inside the box
 
@@ -29,15 +29,17 @@ def residual_velocity(residual: np.ndarray, max_speed: float, position: np.ndarr
 
 
 def safe_velocity(v: np.ndarray, position: np.ndarray | None, limits: SafetyLimits) -> np.ndarray:
-    """Zero on any non-finite input; otherwise clip speed and keep the next position in the box."""
+    """Zero on any non-finite or wrong-size input; otherwise clip speed and keep the next position in the box
+    (as many axes as the box has)."""
+    dims = len(limits.low)
     v = np.asarray(v, np.float64)
-    if v.shape != (2,) or not np.all(np.isfinite(v)):
-        return np.zeros(2)
+    if v.shape != (dims,) or not np.all(np.isfinite(v)):
+        return np.zeros(dims)
     v = np.clip(v, -limits.max_speed, limits.max_speed)
     if position is not None:
-        x = np.asarray(position, np.float64)[:2]
-        if not np.all(np.isfinite(x)):
-            return np.zeros(2)
+        x = np.asarray(position, np.float64)[:dims]
+        if x.shape != (dims,) or not np.all(np.isfinite(x)):
+            return np.zeros(dims)
         low, high = np.asarray(limits.low), np.asarray(limits.high)
         v = np.clip(v, (low - x) / limits.period, (high - x) / limits.period)
         v = np.clip(v, -limits.max_speed, limits.max_speed)  # outside the box: head back at most max_speed

@@ -35,6 +35,9 @@ KP_AXES = (1.0, 1.0, 0.3)  # §9.4.2: kp = [1, 1, 0.3]
 POSITION_SCALE = 0.02  # m → network input units
 FORCE_SCALE = 5.0  # N → network input units
 ALGOS = ("td3", "sac")  # §8.3.2 TD3; §9.4.1 also SAC
+STATE_DIM = 4  # the env's state: peg tip xyz (m), f_z (N)
+FEATURE_DIM = 7  # πθ's input (``features``)
+ACTION_DIM = 3
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class ResidualPolicy:
     def __call__(self, obs: dict, target: np.ndarray, noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(executed action u′, residual uθ as stored in the replay)."""
         feats = features(obs["state"], obs["goal_state"], target)
-        residual = np.zeros(3, np.float32) if self.residual_fn is None else self.residual_fn(feats)
+        residual = np.zeros(ACTION_DIM, np.float32) if self.residual_fn is None else self.residual_fn(feats)
         if noise is not None:
             residual = np.clip(residual + noise, -1.0, 1.0).astype(np.float32)
         return combine(p_controller(obs["state"][:3], target, self.kp, self.step_size), residual, self.bound), residual
@@ -142,7 +145,7 @@ class ResidualReplay:
         return Batch.from_numpy(device, self.obs[idx], self.action[idx], self.reward[idx] * scale, self.next_obs[idx])
 
 
-def make_learner(config: ResidualRLConfig, obs_dim: int = 7, action_dim: int = 3) -> TD3 | SAC:
+def make_learner(config: ResidualRLConfig, obs_dim: int = FEATURE_DIM, action_dim: int = ACTION_DIM) -> TD3 | SAC:
     """TD3 or SAC; with ``zero_init`` the layer that gives the (mean) action is zero, so tanh(·) = 0 on any input."""
     if config.algo == "sac":
         learner = SAC(obs_dim, action_dim, config.td3, seed=config.seed)
@@ -162,6 +165,15 @@ def critic_only_step(learner: TD3, batch: Batch) -> None:
     learner.critic_step(batch)
     with torch.no_grad():
         torch._foreach_lerp_(list(learner.critic_target.parameters()), list(learner.critic.parameters()), learner.config.tau)
+
+
+def update(learner: TD3 | SAC, replay: ResidualReplay, rng: np.random.Generator, config: ResidualRLConfig) -> None:
+    """One gradient step on a replay batch (critic only during TD3's ``critic_burn_in``)."""
+    batch = replay.sample(rng, config.td3.batch_size, learner.device, config.td3.reward_scale)
+    if learner.updates < config.critic_burn_in:
+        critic_only_step(learner, batch)
+    else:
+        learner.update(batch)
 
 
 def evaluate_policy(env, policy: ResidualPolicy, episodes: int, seed: int) -> dict[str, float]:
@@ -205,7 +217,7 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
     policy = ResidualPolicy(config.kp, config.residual_bound, env.max_step, residual_fn)
     # Exploration: Gaussian noise on TD3's residual; SAC samples its own stochastic policy.
     explore = ResidualPolicy(config.kp, config.residual_bound, env.max_step, learner.sample) if config.algo == "sac" else None
-    replay = ResidualReplay(min(config.replay_capacity, max(config.total_steps, 1000)), 7, 3)
+    replay = ResidualReplay(min(config.replay_capacity, max(config.total_steps, 1000)), FEATURE_DIM, ACTION_DIM)
     curve: list[dict[str, float]] = []
     start = time.monotonic()
 
@@ -223,7 +235,7 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
         if explore is not None:
             action, residual = explore(obs, env.controller_target)
         else:
-            noise = rng.normal(0.0, config.exploration_sigma, 3).astype(np.float32)
+            noise = rng.normal(0.0, config.exploration_sigma, ACTION_DIM).astype(np.float32)
             action, residual = policy(obs, env.controller_target, noise)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         replay.add(feats, residual, reward, features(next_obs["state"], next_obs["goal_state"], env.controller_target))
@@ -232,11 +244,7 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
             obs, _ = env.reset()
         if step >= config.learning_starts:
             for _ in range(config.td3.updates_per_step):
-                batch = replay.sample(rng, config.td3.batch_size, learner.device, config.td3.reward_scale)
-                if learner.updates < config.critic_burn_in:
-                    critic_only_step(learner, batch)
-                else:
-                    learner.update(batch)
+                update(learner, replay, rng, config)
         if step % config.eval_every == 0 or step == config.total_steps:
             record(step)
     env.close()

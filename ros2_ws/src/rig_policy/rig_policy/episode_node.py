@@ -1,7 +1,9 @@
 """episode_node: runs episodes of `horizon` steps. Before each it calls the reset service (state reset in
 sim; a scripted reset motion on the arm's driver) and then publishes the episode's goal: a sample from
 the VAE prior (imagined, RIG §4.1), the encoding of a goal image file, or the current frame when the
-teleop goal button (Joy button 1) was pressed. An episode ends when the policy reports its last step.
+teleop goal button (Joy button 1) was pressed, or (`scene`, residual RL on a contact task) the goal the reset
+answered with: the scene's goal state (the inserted peg pose) and the controller's target x*. An episode ends when
+the policy reports its last step.
 
 CC-RIG (a CC-VAE in the weights, thesis §3.4.2): after the reset the node names the episode's first frame s0 on
 /episode/context (std_msgs/Header: s0 is the first frame stamped at or after the reset), waits for its latent,
@@ -28,7 +30,8 @@ from sensor_msgs.msg import Joy
 from std_msgs.msg import Header, String, UInt64
 
 from rig_core.errors import RigError
-from rig_core.policy_weights import PolicyWeights, load_policy_weights
+from rig_core.policy_weights import PolicyWeights, load_weights
+from rig_core.residual_weights import ResidualWeights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
 from rig_policy.reset_client import ResetClient
 from rig_runtime.messages import crop_and_resize, image_to_rgb, rgb_to_image, stamp_ns
@@ -42,7 +45,8 @@ class EpisodeNode(Node):
         super().__init__("episode_node")
         self.p = declare_parameters(self, {
             "horizon": (50, "control steps per episode", (1, 100000)),
-            "goal_source": ("imagined", "imagined (VAE prior), image (goal_image_path) or teleop (current frame)", None),
+            "goal_source": ("imagined", "imagined (VAE prior), image (goal_image_path), teleop (current frame) or "
+                            "scene (the reset's goal state and controller target, residual RL)", None),
             "goal_image_path": ("", "goal image file for goal_source=image", None),
             "reset_service": ("/sim/reset", "reset service of the arm / sim", None),
             "reset_type": ("rig", "rig (rig_interfaces/srv/Reset, sim) or trigger (std_srvs/srv/Trigger, the arm driver)", None),
@@ -53,10 +57,12 @@ class EpisodeNode(Node):
             "trainer_timeout": (600.0, "seconds to wait for the trainer before going on anyway", (0.1, 86400.0)),
             "step_timeout": (30.0, "seconds without a step before a running episode is reset again", (0.1, 3600.0)),
         })
-        if self.p.goal_source not in ("imagined", "image", "teleop"):
-            raise RuntimeError(f"episode_node: goal_source must be imagined, image or teleop, got {self.p.goal_source!r}")
+        if self.p.goal_source not in ("imagined", "image", "teleop", "scene"):
+            raise RuntimeError(f"episode_node: goal_source must be imagined, image, teleop or scene, "
+                               f"got {self.p.goal_source!r}")
         self.rng = torch.Generator().manual_seed(self.p.seed)
-        self.weights: PolicyWeights | None = None
+        self.weights: PolicyWeights | ResidualWeights | None = None
+        self.reset_answer = None  # the last Reset response (goal_source scene)
         self.latent: Latent | None = None
         self.teleop_goal: Latent | None = None
         self.episode, self.state = 0, "idle"  # idle → [waiting →] resetting → running → ... ; paused; finished
@@ -78,7 +84,7 @@ class EpisodeNode(Node):
 
     def on_weights(self, msg: Weights) -> None:
         try:
-            self.weights = load_policy_weights(bytes(msg.safetensors))
+            self.weights = load_weights(bytes(msg.safetensors), msg.kind)
         except RigError as err:
             self.get_logger().error(f"ignoring weights version {msg.version}: {err}")
             return
@@ -175,7 +181,7 @@ class EpisodeNode(Node):
             return
         if self.state != "resetting":  # a late answer to a reset that timed out, or paused meanwhile
             return
-        self.reset_stamp = response.stamp
+        self.reset_stamp, self.reset_answer = response.stamp, response
         if self.weights is not None and self.weights.contextual:  # CC-RIG: the goal waits for s0's latent
             self.context_pub.publish(Header(stamp=response.stamp))
             self.set_state("conditioning")
@@ -199,6 +205,18 @@ class EpisodeNode(Node):
 
     def make_goal(self, s0: Latent | None = None) -> Goal | None:
         w = self.weights
+        if self.p.goal_source == "scene":
+            answer = self.reset_answer.goal_state if self.reset_answer is not None else []
+            if not answer:
+                self.get_logger().error("goal_source scene: the reset answered with no goal state (a sim's reset "
+                                        "service gives one)", throttle_duration_sec=5.0)
+                return None
+            return Goal(source="scene", latent=list(answer), vae_version=w.version,
+                        has_target=bool(self.reset_answer.has_target), target=self.reset_answer.target)
+        if isinstance(w, ResidualWeights):
+            self.get_logger().error(f"residual weights need goal_source scene, not {self.p.goal_source}",
+                                    throttle_duration_sec=5.0)
+            return None
         context = image_to_rgb(s0.image) if s0 is not None else None  # CC-RIG: the episode's first frame
         if self.p.goal_source == "teleop" and self.teleop_goal is not None:
             goal, self.teleop_goal = self.teleop_goal, None

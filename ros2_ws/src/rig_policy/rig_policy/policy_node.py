@@ -10,6 +10,12 @@ Goals with source "eval" (held-out evaluation goals) run the deterministic polic
 With CC-RIG weights (a CC-VAE) it acts only on latents whose ``context_stamp`` is the goal's stamp: z̄ encoded
 with this episode's first frame s0, the frame the goal was conditioned on (thesis §3.4.2).
 
+`observation: state` (residual RL on a contact task, thesis ch. 8–9): the policy acts on the measured state, the
+hand's position (/robot/ee_pose, xyz) and the vertical force (/robot/wrench), paired by stamp, with residual weights
+(rig_core.residual_weights, Weights.kind "residual"): u′ = πH(s) + b · πθ(s), the P-controller toward the goal's
+target x* plus the bounded residual, as in process (rig_core.residual_rl), in 3-D under the same box, speed limit and
+zero-velocity fallbacks. Each step records the state, the features πθ saw and the residual uθ (thesis Alg. 6).
+
 Timing (`trigger: timer`): the loop runs in its own thread on an absolute monotonic deadline schedule
 (clock_nanosleep, TIMER_ABSTIME), SCHED_FIFO when permitted, with the stale-latent watchdog in the four
 sub-slots between ticks; the executor thread only takes messages in. In lock-step (`trigger: latent`) it
@@ -26,15 +32,17 @@ import threading
 import time
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped, TwistStamped
+from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Bool, String
 
 from rig_core.errors import RigError
 from rig_core.noise import OUNoise
-from rig_core.policy_weights import PolicyWeights, load_policy_weights
+from rig_core.policy_weights import PolicyWeights, load_weights
 from rig_core.residual import SafetyLimits, residual_velocity, safe_velocity
+from rig_core.residual_rl import features
+from rig_core.residual_weights import ResidualWeights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
 from rig_runtime.messages import stamp_ns
 from rig_runtime.node_runner import run_node
@@ -56,9 +64,12 @@ class PolicyNode(Node):
             "trigger": ("timer", "timer: act every control period; latent: act on each new latent (lock-step)", None),
             "stale_periods": (2.5, "zero velocity on latents older than this many periods (checked 5x a period)", (0.5, 100.0)),
             "max_speed": (0.25, "speed limit per axis (m/s); actor output 1 maps to it", (0.0, 2.0)),
-            "kp": (0.0, "P-controller gain toward the goal's Cartesian target (1/s)", (0.0, 20.0)),
-            "workspace_low": ([-0.25, 0.45], "workspace box lower corner x, y (m)", None),
-            "workspace_high": ([0.25, 0.75], "workspace box upper corner x, y (m)", None),
+            "kp": (0.0, "P-controller gain toward the goal's Cartesian target (1/s); residual weights bring their own",
+                   (0.0, 20.0)),
+            "observation": ("latent", "latent (VAE latents, /perception/latent) or state (hand xyz + f_z, residual RL)",
+                            None),
+            "workspace_low": ([-0.25, 0.45], "workspace box lower corner x, y (m; x, y, z for observation state)", None),
+            "workspace_high": ([0.25, 0.75], "workspace box upper corner x, y (m; x, y, z for observation state)", None),
             "exploration_sigma": (0.3, "OU exploration noise sigma (0 for evaluation)", (0.0, 2.0)),
             "exploration_theta": (0.15, "OU exploration noise theta", (0.0, 1.0)),
             "teleop_timeout": (0.3, "teleop messages older than this (s) do not override", (0.0, 5.0)),
@@ -72,10 +83,17 @@ class PolicyNode(Node):
             raise RuntimeError(f"policy_node: trigger must be 'timer' or 'latent', got {p.trigger!r}")
         if p.control_loop not in ("thread", "executor"):
             raise RuntimeError(f"policy_node: control_loop must be 'thread' or 'executor', got {p.control_loop!r}")
+        if p.observation not in ("latent", "state"):
+            raise RuntimeError(f"policy_node: observation must be 'latent' or 'state', got {p.observation!r}")
+        self.dims = 3 if p.observation == "state" else 2  # axes the arm is commanded in
+        if not (len(p.workspace_low) == len(p.workspace_high) == self.dims):
+            raise RuntimeError(f"policy_node: workspace_low and workspace_high need {self.dims} values each for "
+                               f"observation {p.observation}, got {list(p.workspace_low)} and {list(p.workspace_high)}")
         self.limits = SafetyLimits(tuple(p.workspace_low), tuple(p.workspace_high), p.max_speed, p.control_period)
         self.noise = OUNoise(2, p.exploration_theta, p.exploration_sigma, np.random.default_rng(p.seed))
-        self.weights: PolicyWeights | None = None
-        self._incoming: PolicyWeights | None = None
+        self.gaussian = np.random.default_rng(p.seed)  # residual TD3's exploration noise (as rig_core.residual_rl)
+        self.weights: PolicyWeights | ResidualWeights | None = None
+        self._incoming: PolicyWeights | ResidualWeights | None = None
         self._incoming_lock = threading.Lock()
         self.latent: Latent | None = None
         self.pose: PoseStamped | None = None
@@ -88,8 +106,14 @@ class PolicyNode(Node):
         self.cmd_pub = self.create_publisher(TwistStamped, "/robot/ee_velocity_cmd", COMMAND_QOS)
         self.exp_pub = self.create_publisher(ExperienceStep, "/policy/experience", STREAM_QOS)
         self.status_pub = self.create_publisher(String, "/policy/status", 10)
-        self.create_subscription(Latent, "/perception/latent", self.on_latent, 10)
-        self.create_subscription(PoseStamped, "/robot/ee_pose", lambda m: setattr(self, "pose", m), 10)
+        self.wrench: WrenchStamped | None = None
+        self.residual_out: np.ndarray | None = None  # the residual uθ of this tick (observation state)
+        if p.observation == "state":
+            self.create_subscription(PoseStamped, "/robot/ee_pose", self.on_state_pose, 10)
+            self.create_subscription(WrenchStamped, "/robot/wrench", self.on_wrench, 10)
+        else:
+            self.create_subscription(Latent, "/perception/latent", self.on_latent, 10)
+            self.create_subscription(PoseStamped, "/robot/ee_pose", lambda m: setattr(self, "pose", m), 10)
         self.create_subscription(Goal, "/episode/goal", self.on_goal, LATCHED_QOS)
         self.create_subscription(Weights, "/trainer/weights", self.on_weights, LATCHED_QOS)
         self.create_subscription(Bool, "/estop", self.on_estop, LATCHED_QOS)
@@ -113,11 +137,11 @@ class PolicyNode(Node):
 
     # ---- inputs --------------------------------------------------------------------------------
     def on_weights(self, msg: Weights) -> None:
-        data, version = bytes(msg.safetensors), msg.version
+        data, version, kind = bytes(msg.safetensors), msg.version, msg.kind
 
         def load() -> None:  # off the control loop; the swap happens at the start of a tick
             try:
-                weights = load_policy_weights(data)
+                weights = load_weights(data, kind)
             except RigError as err:
                 self.get_logger().error(f"ignoring policy weights version {version}: {err}")
                 return
@@ -150,6 +174,28 @@ class PolicyNode(Node):
                 self.noise.reset()
             if self.p.trigger == "latent" and self.latent is not None:
                 self.tick()
+
+    def on_state_pose(self, msg: PoseStamped) -> None:
+        self.pose = msg
+        self.state_observed()
+
+    def on_wrench(self, msg: WrenchStamped) -> None:
+        self.wrench = msg
+        self.state_observed()
+
+    def state_observed(self) -> None:
+        """Observation state: a pose and a wrench of the same stamp make one observation (z = x, y, z, f_z),
+        handled as a latent is (it triggers the lock-step tick, and its stamp is what staleness is measured on)."""
+        pose, wrench = self.pose, self.wrench
+        if pose is None or wrench is None or stamp_ns(pose.header.stamp) != stamp_ns(wrench.header.stamp):
+            return
+        same = self.latent is not None and stamp_ns(self.latent.header.stamp) == stamp_ns(pose.header.stamp)
+        if same and self.p.trigger != "latent":
+            return  # the same observation again (lock-step re-sends go to on_latent below)
+        position = pose.pose.position
+        msg = Latent(z=[position.x, position.y, position.z, wrench.wrench.force.z])
+        msg.header = pose.header
+        self.on_latent(msg)
 
     def on_latent(self, msg: Latent) -> None:
         answered = self.answered
@@ -204,7 +250,7 @@ class PolicyNode(Node):
             except Exception as err:  # never let the loop die: hold still and go on
                 warn("error", f"control tick failed: {type(err).__name__}: {err}")
                 if self.context.ok():
-                    self.publish_command(np.zeros(2), self.get_clock().now().nanoseconds)
+                    self.publish_command(np.zeros(self.dims), self.get_clock().now().nanoseconds)
             slot = (slot + 1) % WATCHDOG_SLOTS
 
     def close(self) -> None:
@@ -237,7 +283,16 @@ class PolicyNode(Node):
         if self.weights.contextual and stamp_ns(latent.context_stamp) != stamp_ns(self.goal.header.stamp):
             return "latent of another context"  # CC-RIG: z̄ must carry this episode's s0 (the encoder re-sends it)
         z, g = np.asarray(latent.z, np.float32), np.asarray(self.goal.latent, np.float32)
-        if z.shape != g.shape or z.size != self.weights.vae.latent_dim:
+        if isinstance(self.weights, ResidualWeights) != (self.p.observation == "state"):
+            return f"{'residual' if isinstance(self.weights, ResidualWeights) else 'RIG'} weights do not fit " \
+                   f"observation {self.p.observation}"
+        if isinstance(self.weights, ResidualWeights):
+            n = self.weights.state_dim
+            if z.size != n or g.size != n:
+                return f"state/goal size {z.size}/{g.size} does not fit the residual policy ({n})"
+            if not self.goal.has_target:
+                return "goal without a controller target"
+        elif z.shape != g.shape or z.size != self.weights.vae.latent_dim:
             return f"latent/goal size {z.size}/{g.size} does not fit the policy ({self.weights.vae.latent_dim})"
         if not (np.all(np.isfinite(z)) and np.all(np.isfinite(g))):
             return "non-finite latent or goal"
@@ -252,8 +307,10 @@ class PolicyNode(Node):
             if self._incoming is not None:
                 self.weights, self._incoming = self._incoming, None
         reason = self.blocked(now)
-        velocity, action, is_demo = np.zeros(2), np.zeros(2, np.float32), False
-        position = np.array([self.pose.pose.position.x, self.pose.pose.position.y]) if self.pose else None
+        velocity, action, is_demo = np.zeros(self.dims), np.zeros(self.dims, np.float32), False
+        self.residual_out = None
+        position = (np.array([self.pose.pose.position.x, self.pose.pose.position.y, self.pose.pose.position.z][:self.dims])
+                    if self.pose else None)
         evaluating = self.goal is not None and self.goal.source == "eval"
         if not reason and self.goal.horizon and self.t >= self.goal.horizon:
             if not evaluating:
@@ -263,7 +320,9 @@ class PolicyNode(Node):
         elif not reason:
             if self.teleop_active(now):
                 tw = self.teleop_twist.twist.linear
-                velocity, is_demo = np.array([tw.x, tw.y]), True
+                velocity, is_demo = np.array([tw.x, tw.y, tw.z][:self.dims]), True
+            elif isinstance(self.weights, ResidualWeights):
+                velocity = self.residual_command(evaluating)
             else:
                 if self.weights.exploring and not evaluating:  # before the VAE is trained: noise only, as rig run
                     residual = np.clip(self.noise.sample(), -1.0, 1.0)
@@ -273,7 +332,7 @@ class PolicyNode(Node):
                 target = np.array([self.goal.target.x, self.goal.target.y]) if self.goal.has_target else None
                 velocity = residual_velocity(residual, self.p.max_speed, position, target, self.p.kp)
             if not np.all(np.isfinite(velocity)):
-                reason, velocity = "non-finite action", np.zeros(2)
+                reason, velocity = "non-finite action", np.zeros(self.dims)
             velocity = safe_velocity(velocity, position, self.limits)
             action = (velocity / max(self.p.max_speed, 1e-9)).astype(np.float32)
         if self.p.trigger == "latent" and reason not in IDLE_REASONS and self.latent is not None:
@@ -293,12 +352,25 @@ class PolicyNode(Node):
                   "policy_version": self.weights.version if self.weights else 0, "velocity": velocity.tolist()}
         self.status_pub.publish(String(data=json.dumps(status)))
 
+    def residual_command(self, evaluating: bool) -> np.ndarray:
+        """u′ = πH(s) + b · πθ(s) (Eq. 49) in m/s: action 1 is `max_speed`, one env step's `max_speed · period`.
+        Exploration as in process: TD3 adds N(0, σ) to the residual, SAC samples it."""
+        w, z = self.weights, np.asarray(self.latent.z, np.float64)
+        goal = np.asarray(self.goal.latent, np.float64)
+        target = np.array([self.goal.target.x, self.goal.target.y, self.goal.target.z])
+        policy = w.policy(self.p.max_speed * self.p.control_period, stochastic=not evaluating)
+        noise = None
+        if not evaluating and w.config.algo == "td3":
+            noise = self.gaussian.normal(0.0, w.config.exploration_sigma, 3).astype(np.float32)
+        action, self.residual_out = policy({"state": z, "goal_state": goal}, target, noise)
+        return np.asarray(action, np.float64) * self.p.max_speed
+
     def watchdog(self) -> None:
         """Between ticks: stop the arm as soon as the latent goes stale or e-stop engages."""
         now = self.get_clock().now().nanoseconds
         with self._state_lock:
             if self.moving and self.blocked(now) in ("stale latent", "e-stop"):
-                self.publish_command(np.zeros(2), now)
+                self.publish_command(np.zeros(self.dims), now)
 
     def publish_command(self, velocity: np.ndarray, stamp: int) -> TwistStamped:
         """Send `velocity` stamped `stamp` ns (the tick time; in lock-step, the answered observation's)."""
@@ -307,6 +379,8 @@ class PolicyNode(Node):
         cmd.header.stamp.sec, cmd.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
         cmd.header.frame_id = "base"
         cmd.twist.linear.x, cmd.twist.linear.y = float(velocity[0]), float(velocity[1])
+        if len(velocity) > 2:
+            cmd.twist.linear.z = float(velocity[2])
         self.cmd_pub.publish(cmd)
         return cmd
 
@@ -318,6 +392,12 @@ class PolicyNode(Node):
         step.header = latent.header
         if self.pose is not None:
             step.ee_pose = self.pose.pose
+        if isinstance(self.weights, ResidualWeights):  # the state, πθ's input and the residual uθ (Alg. 6's replay)
+            goal = np.asarray(self.goal.latent, np.float64)
+            target = np.array([self.goal.target.x, self.goal.target.y, self.goal.target.z])
+            step.state = list(latent.z)
+            step.latent = features(np.asarray(latent.z, np.float64), goal, target).tolist()
+            step.residual = [] if self.residual_out is None or is_last else self.residual_out.tolist()
         self.exp_pub.publish(step)
 
 

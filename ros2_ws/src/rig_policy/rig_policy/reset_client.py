@@ -4,9 +4,10 @@ robot's ROS 1 master, over ros1_bridge, which carries standard types only; the a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
 from rclpy.node import Node
 from rclpy.task import Future
 from std_srvs.srv import Trigger
@@ -21,6 +22,9 @@ class ResetAnswer:
     success: bool
     message: str
     stamp: Time
+    goal_state: list[float] = field(default_factory=list)  # the scene's goal where the sim knows it
+    has_target: bool = False  # a hand-designed controller's target x*
+    target: Point = field(default_factory=Point)
 
 
 class ResetClient:
@@ -42,5 +46,7 @@ class ResetClient:
         response = future.result()
         if response is None:
             return None
-        stamp = self.node.get_clock().now().to_msg() if self.trigger else response.stamp
-        return ResetAnswer(bool(response.success), str(response.message), stamp)
+        if self.trigger:
+            return ResetAnswer(bool(response.success), str(response.message), self.node.get_clock().now().to_msg())
+        return ResetAnswer(bool(response.success), str(response.message), response.stamp,
+                           [float(v) for v in response.goal_state], bool(response.has_target), response.target)

@@ -114,6 +114,22 @@ def sparse_reward(inserted: bool) -> float:
     return 1.0 if inserted else 0.0
 
 
+def is_inserted(tip: np.ndarray, socket_xy: np.ndarray) -> bool:
+    """Insertion detected (§9.3.2.3 "through a distance measurement"): the tip deep enough inside the hole."""
+    inside = np.all(np.abs(np.asarray(tip[:2]) - np.asarray(socket_xy[:2])) <= CLEARANCE + CONTACT_SLACK)
+    return bool(inside and tip[2] <= SOCKET_HEIGHT - INSERT_DEPTH)
+
+
+def state_rewards(state: np.ndarray, goal_state: np.ndarray) -> dict[str, Any]:
+    """Success and both rewards of a state (tip xyz, f_z) for the goal (the inserted pose): what the env puts in
+    ``info``, computable from the measured state alone (a trainer away from the env uses it)."""
+    tip, goal, f_z = np.asarray(state[:3], np.float64), np.asarray(goal_state[:3], np.float64), float(state[3])
+    inserted = is_inserted(tip, goal[:2])
+    return {"ee_distance": float(np.linalg.norm(tip - goal)), "total_distance": float(np.linalg.norm(tip - goal)),
+            "f_z": f_z, "is_success": inserted, "sparse_reward": sparse_reward(inserted),
+            "dense_reward": dense_reward(tip, goal, f_z, inserted)}
+
+
 class SawyerInsertionEnv(SawyerVisualEnv):
     """Peg-in-hole with a compliant Cartesian controller; see the module docstring.
 
@@ -208,9 +224,7 @@ class SawyerInsertionEnv(SawyerVisualEnv):
         return np.zeros(len(states), bool)
 
     def inserted(self, tip: np.ndarray) -> bool:
-        """Insertion detected (§9.3.2.3 "through a distance measurement"): the tip deep enough inside the hole."""
-        inside = np.all(np.abs(np.asarray(tip[:2]) - self.socket_xy) <= CLEARANCE + CONTACT_SLACK)
-        return bool(inside and tip[2] <= SOCKET_HEIGHT - INSERT_DEPTH)
+        return is_inserted(tip, self.socket_xy)
 
     # ----- internals -----
     def _raw_force(self) -> float:
@@ -247,11 +261,7 @@ class SawyerInsertionEnv(SawyerVisualEnv):
         return np.array([*self.data.qpos[self._peg_adr : self._peg_adr + 3], self._f_z], np.float32)
 
     def _info(self, state: np.ndarray) -> dict[str, Any]:
-        tip, goal = state[:3], self._goal[:3]
-        inserted = self.inserted(tip)
-        return {"ee_distance": float(np.linalg.norm(tip - goal)), "total_distance": float(np.linalg.norm(tip - goal)),
-                "f_z": float(state[3]), "is_success": inserted, "sparse_reward": sparse_reward(inserted),
-                "dense_reward": dense_reward(tip, goal, float(state[3]), inserted)}
+        return state_rewards(state, self._goal)
 
     def _check_state(self, state: Any, what: str) -> np.ndarray:
         s = np.asarray(state, dtype=np.float64).reshape(-1)

@@ -1,0 +1,76 @@
+"""Residual RL through the lock-step graph (issue 11): the sim hosts the insertion task and publishes the peg tip and
+f_z, the episode node takes each goal and controller target x* from the sim's reset answer, the policy acts with
+u′ = πH(s) + b · πθ(s) on that state, and the residual trainer learns from the stream. Checked on what the nodes sent:
+the first episode (zero-initialised residual, no noise) is the P-controller's; later ones move off it by at most b."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from conftest import start_nodes, stop_all
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from rig_core.residual_rl import KP_AXES, combine, features, p_controller
+from rig_core.residual_weights import load_residual_weights
+from rig_interfaces.msg import ExperienceStep, Goal, SimState, Weights
+from rig_runtime.messages import stamp_ns
+from sawyer_sim.insertion import MAX_STEP, SOCKET_RANGE
+
+RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+EPISODES, HORIZON, BOUND, ERROR = 4, 30, 0.3, 0.006
+
+
+def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path):
+    probe.listen("/policy/experience", ExperienceStep, qos=RELIABLE)
+    probe.listen("/episode/goal", Goal, qos=LATCHED)
+    probe.listen("/trainer/weights", Weights, qos=LATCHED)
+    probe.listen("/sim/state", SimState, qos=RELIABLE)
+    config = {"learning_starts": HORIZON, "exploration_sigma": 0.0, "residual_bound": BOUND, "target_error": ERROR}
+    overrides = {"sim_node": {"env_kwargs": json.dumps({"target_error": ERROR})},
+                 "episode_node": {"num_episodes": EPISODES},
+                 "residual_trainer_node": {"config_overrides": json.dumps(config), "save_dir": str(tmp_path / "out")}}
+    procs = start_nodes("sim_insertion_residual_lockstep.yaml", overrides, ros_env, tmp_path)
+    try:
+        probe.wait_for(lambda: sum(m.is_last for m in probe.messages("/policy/experience")) >= EPISODES, 180,
+                       f"{EPISODES} episodes of experience")
+    finally:
+        codes = stop_all(procs)
+    assert all(c == 0 for c in codes.values()), codes
+
+    goals = {g.episode: g for g in probe.messages("/episode/goal")}
+    sim = {stamp_ns(m.header.stamp): m for m in probe.messages("/sim/state")}
+    steps = probe.messages("/policy/experience")
+    kp = np.asarray(KP_AXES)
+    moved_off = 0
+    for episode in range(1, EPISODES + 1):
+        goal = goals[episode]
+        g, target = np.asarray(goal.latent), np.array([goal.target.x, goal.target.y, goal.target.z])
+        assert goal.source == "scene" and goal.has_target
+        assert SOCKET_RANGE[0][0] <= g[0] <= SOCKET_RANGE[1][0] and SOCKET_RANGE[0][1] <= g[1] <= SOCKET_RANGE[1][1]
+        assert np.all(np.abs(target[:2] - g[:2]) <= ERROR + 1e-6) and abs(target[2] - g[2]) < 1e-6  # x* = goal + error
+        ep = sorted((s for s in steps if s.episode == episode), key=lambda s: s.t)
+        assert [s.t for s in ep] == list(range(HORIZON + 1)), f"episode {episode}: steps {[s.t for s in ep]}"
+        for s in ep:
+            state = np.asarray(s.state, np.float64)
+            truth = sim[stamp_ns(s.header.stamp)]
+            np.testing.assert_allclose(state, truth.state, atol=1e-5)  # the tip pose and f_z the sim measured
+            np.testing.assert_allclose(g, truth.goal_state, atol=1e-6)
+            np.testing.assert_allclose(s.latent, features(state, g, target), atol=1e-4)
+            if s.is_last:
+                assert len(s.action) == 0 and len(s.residual) == 0
+                continue
+            controller = p_controller(state[:3], target, kp, MAX_STEP)
+            residual, action = np.asarray(s.residual), np.asarray(s.action)
+            assert np.all(np.abs(residual) <= 1.0)
+            np.testing.assert_allclose(action, combine(controller, residual, BOUND), atol=1e-5)
+            assert np.all(np.abs(action - controller) <= BOUND + 1e-5)  # the bound b holds
+            if s.policy_version == 1:  # the zero-initialised residual: exactly the P-controller
+                np.testing.assert_array_equal(residual, 0.0)
+            else:
+                moved_off += int(np.any(np.abs(residual) > 1e-4))
+    assert moved_off > 0, "no step ran a trained residual"
+    weights = load_residual_weights((tmp_path / "out" / "residual_weights.safetensors").read_bytes())
+    assert weights.env_steps == EPISODES * HORIZON and weights.config.residual_bound == BOUND
+    assert max(m.version for m in probe.messages("/trainer/weights")) >= EPISODES
