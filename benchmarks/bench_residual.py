@@ -8,6 +8,8 @@
     # success vs target error: the P-controller alone and residual RL (one seed each)
     nice -n 19 .venv/bin/python benchmarks/bench_residual.py sweep --errors 0 0.003 0.006 0.009 0.012 \
         --steps 2000 --out benchmarks/results/residual
+    # the same runs through the lock-step ROS graph (rig_bringup.residual_graph_run; needs `source scripts/ros_env.sh`)
+    .venv/bin/python benchmarks/bench_residual.py graph --methods residual --seeds 0 1 2 --steps 2000
     # tables (and a PNG of the curves) from what is there
     .venv/bin/python benchmarks/bench_residual.py summary --out benchmarks/results/residual
 """
@@ -70,6 +72,33 @@ def sweep(args: argparse.Namespace) -> None:
         (args.out / f"sweep_{args.reward}.json").write_text(json.dumps(rows, indent=1))
 
 
+def graph(args: argparse.Namespace) -> None:
+    """Each method and seed through the graph; its curve (the graph-trained weights evaluated like the in-process run)
+    and the final evaluation through the graph go to graph_{reward}_{method}_seed{seed}.json."""
+    import shutil
+
+    from rig_bringup import residual_graph_run
+
+    for method in args.methods:
+        if method not in residual_graph_run.METHODS:
+            raise SystemExit(f"bench_residual: no graph run for method {method!r}")
+        for seed in args.seeds:
+            run_dir = args.out / "graph_runs" / f"{args.reward}_{method}_seed{seed}"
+            if run_dir.exists():
+                shutil.rmtree(run_dir)
+            code = residual_graph_run.main(["--method", method, "--seed", str(seed), "--steps", str(args.steps),
+                                            "--reward", args.reward, "--error", str(args.error), "--eval-every",
+                                            str(args.eval_every), "--eval-episodes", str(args.eval_episodes),
+                                            "--out", str(run_dir)])
+            if code:
+                raise SystemExit(code)
+            result = json.loads((run_dir / "results.json").read_text())
+            (args.out / f"graph_{args.reward}_{method}_seed{seed}.json").write_text(json.dumps(result, indent=1))
+            strips = run_dir / "rollouts_graph.png"
+            if strips.exists():
+                shutil.copy(strips, args.out / f"graph_rollouts_{args.reward}_{method}_seed{seed}.png")
+
+
 def _steps_to(curve: list[dict], level: float) -> int | None:
     return next((row["step"] for row in curve if row["success_rate"] >= level), None)
 
@@ -101,6 +130,25 @@ def summary(args: argparse.Namespace) -> None:
             label = f"{name} ({len(runs)} seed{'s' * (len(runs) > 1)})"
             ax.plot(steps, rates.mean(0), color=color, label=label)
             ax.fill_between(steps, rates.mean(0) - rates.std(0), rates.mean(0) + rates.std(0), color=color, alpha=0.2)
+            graph_files = sorted(args.out.glob(f"graph_{reward}_{method}_seed*.json"))
+            if graph_files:
+                results = [json.loads(f.read_text()) for f in graph_files]
+                g_runs = [r["curve"] for r in results]
+                m = min(len(r) for r in g_runs)
+                g_steps = np.array([r["step"] for r in g_runs[0][:m]])
+                g_rates = np.array([[row["success_rate"] for row in r[:m]] for r in g_runs])
+                through = [r["final_through_graph"]["success_rate"] for r in results]
+                walls = ", ".join(f"{r['wall_s']:.0f}" for r in results)
+                means = " ".join(f"{s}:{v:.2f}" for s, v in zip(g_steps, g_rates.mean(0), strict=True))
+                print(f"{reward:6s} {method:8s} through the graph, seeds {len(g_runs)}: final success (graph weights "
+                      f"evaluated here) {g_rates[:, -1].mean():.2f} (per seed {', '.join(f'{v:.2f}' for v in g_rates[:, -1])})"
+                      f" at {g_steps[-1]} steps; evaluated through the graph {np.mean(through):.2f} "
+                      f"(per seed {', '.join(f'{v:.2f}' for v in through)}); steps to 50 %: "
+                      f"{[_steps_to(r, 0.5) for r in g_runs]}; wall-clock per run "
+                      f"{walls} s")
+                print(f"        mean per eval step: {means}")
+                ax.plot(g_steps, g_rates.mean(0), color=color, ls=":", marker=".", label=f"{name}, through the ROS graph "
+                        f"({len(g_runs)} seed{'s' * (len(g_runs) > 1)})")
         if p_rate is not None:
             ax.axhline(p_rate, color="gray", ls="--", label="P-controller alone")
         ax.set_title(f"{reward} reward (Eq. {47 if reward == 'sparse' else 48})")
@@ -122,7 +170,7 @@ def summary(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("curves", "sweep", "summary"))
+    parser.add_argument("what", choices=("curves", "sweep", "graph", "summary"))
     parser.add_argument("--methods", nargs="+", choices=tuple(METHODS), default=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=3000)
@@ -138,7 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    {"curves": curves, "sweep": sweep, "summary": summary}[args.what](args)
+    {"curves": curves, "sweep": sweep, "graph": graph, "summary": summary}[args.what](args)
 
 
 if __name__ == "__main__":

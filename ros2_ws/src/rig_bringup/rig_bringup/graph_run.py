@@ -178,12 +178,13 @@ class Watcher:
 
 
 class GraphRun:
-    """The graph's processes, the watcher, and the RIG schedule (explore → VAE → practice, evaluations)."""
+    """The graph's processes, the watcher, and the schedule's steps (run until N env steps, wait for the trainer,
+    evaluation episodes through the graph). ``needs_vae``: the trainer's weights count only once a VAE is trained."""
 
-    def __init__(self, config: RIGConfig, out: Path, horizon: int, domain_id: int, timeout: float,
-                 torch_threads: int = 1, arms: int = 1, prefixes: dict[str, list[str]] | None = None) -> None:
-        self.config, self.out, self.horizon, self.timeout, self.arms = config, out, horizon, timeout, arms
-        self.graph: Graph = expand_arms(load_graph(graph_path(), node_overrides(config, horizon, out, torch_threads)), arms)
+    def __init__(self, graph: Graph, out: Path, horizon: int, domain_id: int, timeout: float, eval_seed: int,
+                 arms: int = 1, prefixes: dict[str, list[str]] | None = None, needs_vae: bool = True) -> None:
+        self.out, self.horizon, self.timeout, self.arms, self.eval_seed = out, horizon, timeout, arms, eval_seed
+        self.graph, self.needs_vae = graph, needs_vae
         self.env = {**os.environ, "ROS_DOMAIN_ID": str(domain_id), "ROS_LOG_DIR": str(out / "logs" / "ros"),
                     "PYTHONUNBUFFERED": "1"}
         self.procs: dict[str, subprocess.Popen] = {}
@@ -241,7 +242,7 @@ class GraphRun:
         with w.lock:
             taken, stepped = sum(int(s["steps"]) for s in w.episode_states), time.monotonic()
         self.wait(lambda: w.metrics.get("idle") and w.metrics.get("env_steps", 0) >= taken
-                  and w.metrics.get("vae_version", 0) > 0 and w.weights is not None
+                  and (w.metrics.get("vae_version", 0) > 0 or not self.needs_vae) and w.weights is not None
                   and w.weights.version >= w.metrics.get("version", 0), "the trainer to catch up")
         return stepped, taken
 
@@ -257,7 +258,7 @@ class GraphRun:
         out_strips = []
         for i, (state, latent) in enumerate(zip(goals.states, goal_latents, strict=True)):
             self.wait(lambda: w.reset.service_is_ready(), "the /sim/reset service")
-            future = w.reset.call_async(Reset.Request(seed=self.config.eval_seed + i, goal_state=state.tolist()))
+            future = w.reset.call_async(Reset.Request(seed=self.eval_seed + i, goal_state=state.tolist()))
             self.wait(future.done, "an evaluation reset")
             response = future.result()
             if not response.success:
@@ -313,7 +314,8 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     horizon = local_env.max_episode_steps
     goals = pool.submit(make_goal_set, local_env, config.eval_goals, config.eval_seed).result()
     wall_start = time.monotonic()
-    job = GraphRun(config, out, horizon, domain_id, timeout, threads or trainer_threads(), arms, prefixes)
+    graph = expand_arms(load_graph(graph_path(), node_overrides(config, horizon, out, threads or trainer_threads())), arms)
+    job = GraphRun(graph, out, horizon, domain_id, timeout, config.eval_seed, arms, prefixes)
     pending: list[tuple[int, int, Future[EvalResult]]] = []  # (step, weights version, in-process evaluation)
     timings: dict[str, float] = {}
     final_eval = final_in_process = None
