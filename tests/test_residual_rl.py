@@ -12,6 +12,7 @@ import pytest
 
 from rig_core.cli import main
 from rig_core.errors import ConfigError
+from rig_core.residual_report import contact_window
 from rig_core.residual_rl import (
     KP_AXES,
     ResidualPolicy,
@@ -22,6 +23,7 @@ from rig_core.residual_rl import (
     make_learner,
     p_controller,
 )
+from rig_core.residual_weights import load_residual_weights
 
 
 def test_residual_bound_is_never_exceeded():
@@ -112,5 +114,17 @@ def test_rig_run_insertion_residual_writes_a_curve(tmp_path, capsys):
     assert result["config"]["kp"] == 1.0 and result["config"]["residual_bound"] == 0.5
     assert 0.0 <= result["controller_only"]["success_rate"] <= 1.0
     assert "final success rate" in capsys.readouterr().out
+    page = (out / "report.html").read_text()  # the curve and the strips around contact
+    assert "Success rate vs environment steps" in page and "Rollouts around contact" in page
+    assert (out / "success.png").stat().st_size > 1000 and (out / "contact.png").stat().st_size > 1000
+    weights = load_residual_weights((out / "seed0" / "residual_weights.safetensors").read_bytes())
+    assert weights.config.residual_bound == 0.5 and weights.env_steps == 60
     assert main(["run", "--env", "reacher", "--residual"]) == 2  # one-line error, nothing run
     assert main(["run", "--env", "insertion", "--kp", "2"]) == 2
+
+
+def test_contact_window_starts_just_before_the_first_touch():
+    forces = np.array([0.0, 0.1, 0.0, 0.2, 0.0, 3.0, 3.1, 2.9, 3.0, 3.0, 3.0, 3.0, 3.0, 0.0])
+    assert contact_window(forces, 4) == slice(3, 7)
+    assert contact_window(np.zeros(10), 4) == slice(6, 10)  # no contact: the end of the episode
+    assert contact_window(np.full(3, 5.0), 4) == slice(0, 4)

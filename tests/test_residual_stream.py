@@ -13,7 +13,7 @@ import pytest
 from rig_core.errors import CheckpointError, RigError
 from rig_core.policy_weights import load_weights
 from rig_core.residual import SafetyLimits, safe_velocity
-from rig_core.residual_rl import ResidualRLConfig, ResidualReplay, features, make_env, make_learner, update
+from rig_core.residual_rl import ResidualReplay, ResidualRLConfig, features, make_env, make_learner, update
 from rig_core.residual_stream import ResidualStreamLearner
 from rig_core.residual_weights import load_residual_weights, residual_bytes
 from sawyer_sim.insertion import state_rewards

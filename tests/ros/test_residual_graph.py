@@ -74,3 +74,23 @@ def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path)
     weights = load_residual_weights((tmp_path / "out" / "residual_weights.safetensors").read_bytes())
     assert weights.env_steps == EPISODES * HORIZON and weights.config.residual_bound == BOUND
     assert max(m.version for m in probe.messages("/trainer/weights")) >= EPISODES
+
+
+def test_residual_graph_run_evaluates_the_deployed_chain_like_the_in_process_run(ros_env, tmp_path, monkeypatch):
+    """The runner's held-out episodes through the graph give what rig_core's evaluation gives for the same weights."""
+    from rig_bringup import residual_graph_run
+
+    for key, value in ros_env.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "run"
+    code = residual_graph_run.main(["--steps", "60", "--eval-every", "30", "--eval-episodes", "3", "--out", str(out),
+                                    "--error", "0.006", "--domain-id", ros_env["ROS_DOMAIN_ID"]])
+    assert code == 0
+    result = json.loads((out / "results.json").read_text())
+    assert [row["step"] for row in result["curve"]] == [0, 30, 60]
+    final, here = result["final_through_graph"], result["curve"][-1]
+    assert final["step"] == 60 and len(final["per_episode_success"]) == 3
+    assert final["success_rate"] == here["success_rate"]
+    assert abs(final["final_distance"] - here["final_distance"]) < 2e-3
+    assert (out / "rollouts_graph.png").stat().st_size > 1000
+    assert residual_graph_run.main(["--steps", "60", "--out", str(out)]) == 2  # weights/ exists: one line, nothing run

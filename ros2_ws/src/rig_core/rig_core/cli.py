@@ -83,7 +83,9 @@ def cmd_run_residual(args: argparse.Namespace) -> int:
     `--residual` (thesis Alg. 6), else RL alone (kp = 0, residual bound 1)."""
     import json
 
-    from rig_core.residual_rl import ResidualRLConfig, controller_only, run_residual_rl, write_results
+    from rig_core.residual_report import contact_strips, write_residual_report
+    from rig_core.residual_rl import MAX_STEP, ResidualPolicy, ResidualRLConfig, controller_only, train_residual_rl, write_results
+    from rig_core.residual_weights import residual_bytes
 
     if args.threads:
         import torch
@@ -101,19 +103,28 @@ def cmd_run_residual(args: argparse.Namespace) -> int:
              "eval_every": args.eval_every, "eval_episodes": args.eval_goals}
     data.update({k: v for k, v in flags.items() if v is not None})
     out = Path(args.out or f"runs/insertion-{time.strftime('%Y%m%d-%H%M%S')}")
+    command = "rig " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    results, strips = [], []
     for seed in args.seeds:
         config = ResidualRLConfig.from_dict({**data, "seed": seed})
-        result = run_residual_rl(config, log=None if args.quiet else print)
+        result, learner = train_residual_rl(config, log=None if args.quiet else print)
         if config.kp > 0:
             result["controller_only"] = controller_only(config)
-        result["command"] = "rig " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        result["command"] = command
         path = write_results(result, out / f"seed{seed}")
+        (out / f"seed{seed}" / "residual_weights.safetensors").write_bytes(residual_bytes(learner, config, 1, config.total_steps))
+        results.append(result)
+        if not strips:  # the first seed's policy against the P-controller alone, on the same held-out episodes
+            controller = ResidualPolicy(config.kp or 1.0, config.residual_bound, MAX_STEP)
+            strips = contact_strips(config, {"P-controller alone": controller,
+                                             "learned": ResidualPolicy(config.kp, config.residual_bound, MAX_STEP, learner.act)})
         final = result["curve"][-1]
         print(f"seed {seed}: success {final['success_rate']:.2f} at {final['step']} steps"
               + (f" (P-controller alone {result['controller_only']['success_rate']:.2f})" if config.kp > 0 else "")
               + f"; {path}")
     summary = [json.loads((out / f"seed{s}" / "results.json").read_text())["curve"][-1]["success_rate"] for s in args.seeds]
     print(f"final success rate over seeds {args.seeds}: {sum(summary) / len(summary):.2f}")
+    print(f"report: {write_residual_report(results, strips, out, command).resolve()}")
     return 0
 
 

@@ -38,6 +38,7 @@ ALGOS = ("td3", "sac")  # §8.3.2 TD3; §9.4.1 also SAC
 STATE_DIM = 4  # the env's state: peg tip xyz (m), f_z (N)
 FEATURE_DIM = 7  # πθ's input (``features``)
 ACTION_DIM = 3
+MAX_STEP = 0.01  # m per env step at action 1 (sawyer_sim.insertion.MAX_STEP, which imports MuJoCo)
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,14 @@ def evaluate_policy(env, policy: ResidualPolicy, episodes: int, seed: int) -> di
             "return": float(np.mean(returns))}
 
 
-def make_env(config: ResidualRLConfig):
+def make_env(config: ResidualRLConfig, image_size: int | None = None):
+    """The insertion env of ``config``; with ``image_size`` it renders its camera (for rollout strips)."""
     import sawyer_sim
 
-    kwargs: dict[str, Any] = {"target_error": config.target_error, "reward": config.reward, "render_images": False}
+    kwargs: dict[str, Any] = {"target_error": config.target_error, "reward": config.reward,
+                              "render_images": image_size is not None}
+    if image_size is not None:
+        kwargs["image_size"] = image_size
     if config.max_episode_steps:
         kwargs["max_episode_steps"] = config.max_episode_steps
     return sawyer_sim.make("insertion", **kwargs)
@@ -206,6 +211,11 @@ def make_env(config: ResidualRLConfig):
 
 def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None = print) -> dict[str, Any]:
     """Train for ``config.total_steps`` env steps (Alg. 6), evaluating every ``eval_every``; returns the curve."""
+    return train_residual_rl(config, log)[0]
+
+
+def train_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None = print) -> tuple[dict[str, Any], TD3 | SAC]:
+    """``run_residual_rl``'s curve and the trained learner."""
     config = config.validate()
     env, eval_env = make_env(config), make_env(config)
     learner = make_learner(config)
@@ -249,7 +259,7 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
             record(step)
     env.close()
     eval_env.close()
-    return {"config": dataclasses.asdict(config), "curve": curve, "wall_s": time.monotonic() - start}
+    return {"config": dataclasses.asdict(config), "curve": curve, "wall_s": time.monotonic() - start}, learner
 
 
 def controller_only(config: ResidualRLConfig) -> dict[str, float]:
