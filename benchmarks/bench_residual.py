@@ -83,7 +83,7 @@ def graph(args: argparse.Namespace) -> None:
         if method not in residual_graph_run.METHODS:
             raise SystemExit(f"bench_residual: no graph run for method {method!r}")
         for seed in args.seeds:
-            run_dir = args.out / "graph_runs" / f"{args.reward}_{method}_seed{seed}"
+            run_dir = Path("benchmarks/runs/residual_graph") / f"{args.reward}_{method}_seed{seed}"  # logs, weights
             if run_dir.exists():
                 shutil.rmtree(run_dir)
             code = residual_graph_run.main(["--method", method, "--seed", str(seed), "--steps", str(args.steps),
