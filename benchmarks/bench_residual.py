@@ -111,7 +111,7 @@ def summary(args: argparse.Namespace) -> None:
 
     controller = args.out / "controller.json"
     p_rate = json.loads(controller.read_text())["success_rate"] if controller.exists() else None
-    rewards = [r for r in ("dense", "sparse") if any(args.out.glob(f"curve_{r}_*.json"))]
+    rewards = [r for r in ("dense", "sparse", "image") if any(args.out.glob(f"curve_{r}_*.json"))]
     fig, axes = plt.subplots(1, max(len(rewards), 1), figsize=(5 * max(len(rewards), 1), 3.6), squeeze=False)
     for ax, reward in zip(axes[0], rewards, strict=False):
         for method, (name, color) in LABELS.items():
@@ -151,7 +151,8 @@ def summary(args: argparse.Namespace) -> None:
                         f"({len(g_runs)} seed{'s' * (len(g_runs) > 1)})")
         if p_rate is not None:
             ax.axhline(p_rate, color="gray", ls="--", label="P-controller alone")
-        ax.set_title(f"{reward} reward (Eq. {47 if reward == 'sparse' else 48})")
+        ax.set_title({"dense": "dense reward (Eq. 48)", "sparse": "sparse reward (Eq. 47)",
+                      "image": "goal-image reward (latent distance, §9.6.1)"}[reward])
         ax.set_xlabel("environment steps")
         ax.set_ylabel("success rate")
         ax.set_ylim(0, 1.02)
@@ -176,7 +177,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--eval-episodes", type=int, default=30)
-    parser.add_argument("--reward", choices=("dense", "sparse"), default="dense")
+    parser.add_argument("--reward", choices=("dense", "sparse", "image"), default="dense")
     parser.add_argument("--error", type=float, default=0.006, help="target error for the curves (m)")
     parser.add_argument("--errors", type=float, nargs="+", default=[0.0, 0.003, 0.006, 0.009, 0.012])
     parser.add_argument("--controller", action="store_true", help="curves: also evaluate the P-controller alone")

@@ -35,6 +35,7 @@ KP_AXES = (1.0, 1.0, 0.3)  # §9.4.2: kp = [1, 1, 0.3]
 POSITION_SCALE = 0.02  # m → network input units
 FORCE_SCALE = 5.0  # N → network input units
 ALGOS = ("td3", "sac")  # §8.3.2 TD3; §9.4.1 also SAC
+REWARDS = ("dense", "sparse", "image")  # Eq. 48, Eq. 47, the goal-image distance (§9.6.1; rig_core.residual_image_reward)
 STATE_DIM = 4  # the env's state: peg tip xyz (m), f_z (N)
 FEATURE_DIM = 7  # πθ's input (``features``)
 ACTION_DIM = 3
@@ -50,7 +51,7 @@ class ResidualRLConfig:
     zero_init: bool = True  # actor's last layer at zero: the run starts as the P-controller
     algo: str = "td3"
     target_error: float = 0.006  # m, the env's controller-target error (±, per axis; sawyer_sim.insertion.TARGET_ERROR)
-    reward: str = "dense"  # env reward the learner gets: dense (Eq. 48) | sparse (Eq. 47)
+    reward: str = "dense"  # the learner's reward: dense (Eq. 48) | sparse (Eq. 47) | image (latent distance to the goal image)
     total_steps: int = 6000
     learning_starts: int = 300  # env steps before the first gradient update
     critic_burn_in: int = 0  # TD3: first updates train the critic only (not in the thesis; RESULTS.md "burn-in")
@@ -70,7 +71,7 @@ class ResidualRLConfig:
             (isinstance(self.zero_init, bool), f"zero_init must be true or false, got {self.zero_init!r}"),
             (self.algo in ALGOS, f"algo must be one of {ALGOS}, got {self.algo!r}"),
             (0 <= self.target_error <= 0.05, f"target_error must be in [0, 0.05] m, got {self.target_error}"),
-            (self.reward in ("dense", "sparse"), f"reward must be dense or sparse, got {self.reward!r}"),
+            (self.reward in REWARDS, f"reward must be one of {REWARDS}, got {self.reward!r}"),
             (self.total_steps >= 0, f"total_steps must be >= 0, got {self.total_steps}"),
             (self.learning_starts >= 0, f"learning_starts must be >= 0, got {self.learning_starts}"),
             (self.critic_burn_in >= 0, f"critic_burn_in must be >= 0, got {self.critic_burn_in}"),
@@ -197,11 +198,13 @@ def evaluate_policy(env, policy: ResidualPolicy, episodes: int, seed: int) -> di
 
 
 def make_env(config: ResidualRLConfig, image_size: int | None = None):
-    """The insertion env of ``config``; with ``image_size`` it renders its camera (for rollout strips)."""
+    """The insertion env of ``config``; it renders its camera with ``image_size`` (rollout strips) or for the image
+    reward (the env's own reward is then the dense one, unused)."""
     import sawyer_sim
 
-    kwargs: dict[str, Any] = {"target_error": config.target_error, "reward": config.reward,
-                              "render_images": image_size is not None}
+    kwargs: dict[str, Any] = {"target_error": config.target_error,
+                              "reward": "dense" if config.reward == "image" else config.reward,
+                              "render_images": image_size is not None or config.reward == "image"}
     if image_size is not None:
         kwargs["image_size"] = image_size
     if config.max_episode_steps:
@@ -216,8 +219,12 @@ def run_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None 
 
 def train_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | None = print) -> tuple[dict[str, Any], TD3 | SAC]:
     """``run_residual_rl``'s curve and the trained learner."""
+    from rig_core.residual_image_reward import ImageGoalReward
+
     config = config.validate()
-    env, eval_env = make_env(config), make_env(config)
+    env = make_env(config)
+    eval_env = make_env(dataclasses.replace(config, reward="dense") if config.reward == "image" else config)  # no camera
+    image_reward = ImageGoalReward(env.image_size, config.seed) if config.reward == "image" else None
     learner = make_learner(config)
     rng = np.random.default_rng(config.seed)
 
@@ -240,6 +247,8 @@ def train_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | Non
 
     record(0)
     obs, _ = env.reset(seed=config.seed)
+    if image_reward is not None:
+        image_reward.observe(obs["image"], obs["goal_image"])
     for step in range(1, config.total_steps + 1):
         feats = features(obs["state"], obs["goal_state"], env.controller_target)
         if explore is not None:
@@ -248,10 +257,22 @@ def train_residual_rl(config: ResidualRLConfig, log: Callable[[str], None] | Non
             noise = rng.normal(0.0, config.exploration_sigma, ACTION_DIM).astype(np.float32)
             action, residual = policy(obs, env.controller_target, noise)
         next_obs, reward, terminated, truncated, _ = env.step(action)
+        if image_reward is not None:  # the goal image's reward; 0 until the VAE is trained, then relabelled
+            image_reward.observe(next_obs["image"])
+            reward = image_reward.reward(replay.head, next_obs["image"], obs["goal_image"]) or 0.0
         replay.add(feats, residual, reward, features(next_obs["state"], next_obs["goal_state"], env.controller_target))
         obs = next_obs
         if terminated or truncated:
             obs, _ = env.reset()
+            if image_reward is not None:
+                image_reward.observe(obs["image"], obs["goal_image"])
+        if image_reward is not None and not image_reward.trained and step >= config.learning_starts:
+            t0 = time.monotonic()
+            image_reward.train()
+            n = image_reward.relabel(replay.reward)
+            if log:
+                log(f"step {step:6d}  VAE for the image-goal reward trained ({time.monotonic() - t0:.0f} s), "
+                    f"{n} transitions rewarded")
         if step >= config.learning_starts:
             for _ in range(config.td3.updates_per_step):
                 update(learner, replay, rng, config)

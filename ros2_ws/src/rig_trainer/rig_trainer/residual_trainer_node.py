@@ -43,6 +43,8 @@ def task_reward(task: str, kind: str):
     """The task's reward of a measured state for its goal state (what the env returns, from the state alone)."""
     if task not in TASKS:
         raise RigError(f"task must be one of {TASKS}, got {task!r}")
+    if kind not in ("dense", "sparse"):
+        raise RigError(f"reward {kind!r}: this trainer computes the dense or sparse reward from the measured state")
     from sawyer_sim.insertion import state_rewards
 
     key = f"{kind}_reward"
