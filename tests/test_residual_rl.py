@@ -128,3 +128,19 @@ def test_contact_window_starts_just_before_the_first_touch():
     assert contact_window(forces, 4) == slice(3, 7)
     assert contact_window(np.zeros(10), 4) == slice(6, 10)  # no contact: the end of the episode
     assert contact_window(np.full(3, 5.0), 4) == slice(0, 4)
+
+
+def test_image_goal_reward_run_trains_its_vae_and_learns_from_it(tmp_path, capsys, monkeypatch):
+    import rig_core.residual_image_reward as image_reward_module
+
+    monkeypatch.setattr(image_reward_module, "VAE_BATCHES", 20)
+    out = tmp_path / "img"
+    code = main(["run", "--env", "insertion", "--residual", "--steps", "40", "--eval-every", "40", "--eval-goals", "2",
+                 "--set", "residual.learning_starts=20", "--set", "residual.reward=image", "--out", str(out), "--threads", "1"])
+    assert code == 0
+    log = capsys.readouterr().out
+    assert "VAE for the image-goal reward trained" in log and "20 transitions rewarded" in log
+    result = json.loads((out / "seed0" / "results.json").read_text())
+    assert result["config"]["reward"] == "image" and [row["step"] for row in result["curve"]] == [0, 40]
+    with pytest.raises(ConfigError, match="reward must be one of"):
+        ResidualRLConfig.from_dict({"reward": "pixels"})

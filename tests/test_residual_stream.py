@@ -106,3 +106,28 @@ def test_safe_velocity_in_3d_keeps_the_box_and_zeroes_bad_input():
     np.testing.assert_array_equal(safe_velocity(np.array([0.1, 0.1]), np.array([0, 0.6, 0.05]), limits), np.zeros(3))
     np.testing.assert_array_equal(safe_velocity(np.array([0.1, 0.1, np.inf]), None, limits), np.zeros(3))
     np.testing.assert_array_equal(safe_velocity(np.array([0.1, 0.1, 0.1]), np.array([0, np.nan, 0]), limits), np.zeros(3))
+
+
+def test_image_goal_reward_waits_for_its_vae_then_relabels(monkeypatch):
+    import rig_core.residual_image_reward as image_reward_module
+    from rig_core.residual_image_reward import ImageGoalReward
+
+    monkeypatch.setattr(image_reward_module, "VAE_BATCHES", 20)  # the mechanics, not the VAE's quality
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (6, 48, 48, 3), dtype=np.uint8)
+    goal = frames[0].copy()
+    model = ImageGoalReward(48, seed=0)
+    rewards = np.full(5, np.nan, np.float32)
+    model.observe(frames[1], goal)
+    for i in range(5):
+        model.observe(frames[i + 1])
+        assert model.reward(i, frames[i + 1], goal) is None
+    goal[:] = 0  # the env re-uses its goal image's array: what waits is a copy
+    assert len(model.frames) == 7 and not model.trained
+    model.train()
+    assert model.trained and model.frames == []
+    assert model.relabel(rewards) == 5 and model.waiting == []
+    z, _ = model.vae.encode(frames[1:6])
+    zg, _ = model.vae.encode(frames[0][None])
+    np.testing.assert_allclose(rewards, -np.linalg.norm(z - zg, axis=1), rtol=1e-5)
+    assert model.reward(9, frames[0], frames[0]) == pytest.approx(0.0, abs=1e-6)  # at the goal image: no distance
