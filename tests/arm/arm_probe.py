@@ -16,7 +16,7 @@ import threading
 import time
 
 import rospy
-from geometry_msgs.msg import PoseStamped, TwistStamped
+from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Empty, String
 from std_srvs.srv import Trigger
@@ -41,10 +41,11 @@ class Probe:
         rospy.Subscriber("/robot/limb/right/endpoint_state", EndpointState, self.on_ep, queue_size=50, tcp_nodelay=True)
         rospy.Subscriber("/robot/limb/right/joint_command", JointCommand, self.on_cmd, queue_size=50, tcp_nodelay=True)
         rospy.Subscriber("/robot/driver_status", String, self.on_status, queue_size=50)
+        rospy.Subscriber("/robot/wrench", WrenchStamped, self.on_wrench, queue_size=50, tcp_nodelay=True)
         rospy.Subscriber("/robot/state", RobotAssemblyState, self.on_state, queue_size=5)
 
     def clear(self) -> None:
-        self.streams = {"js": [], "ep": [], "cmd": [], "status": [], "twist": []}
+        self.streams = {"js": [], "ep": [], "cmd": [], "status": [], "twist": [], "wrench": []}
 
     def _add(self, key: str, row) -> None:
         with self.lock:
@@ -58,6 +59,9 @@ class Probe:
     def on_ep(self, m) -> None:
         p, o, v = m.pose.position, m.pose.orientation, m.twist.linear
         self._add("ep", [m.header.stamp.to_sec(), [p.x, p.y, p.z], [o.x, o.y, o.z, o.w], [v.x, v.y, v.z]])
+
+    def on_wrench(self, m) -> None:
+        self._add("wrench", [m.header.stamp.to_sec(), m.header.frame_id, [m.wrench.force.x, m.wrench.force.y, m.wrench.force.z]])
 
     def on_cmd(self, m) -> None:
         self._add("cmd", [m.header.stamp.to_sec(), m.mode, list(m.names), list(m.position), list(m.velocity)])

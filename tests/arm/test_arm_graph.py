@@ -94,6 +94,19 @@ def test_the_twin_serves_limbs_params_and_kinematics_services(graph, kin):
     np.testing.assert_allclose(kin.fk(np.array(ik["position"]))[0], fk["position"], atol=1e-4)
 
 
+def test_the_driver_passes_the_endpoint_wrench_on_with_intera_stamps(graph):
+    """/robot/wrench (a state-observing policy's f_z) is intera's endpoint wrench, each stamped as its endpoint state."""
+    graph.probe("record")
+    time.sleep(0.5)
+    rec = graph.probe("collect")
+    ep_stamps = {round(r[0], 6) for r in rec["ep"]}
+    wrench = rec["wrench"]
+    assert len(wrench) >= 20, len(wrench)  # the twin's 100 Hz endpoint state, passed on
+    assert sum(round(r[0], 6) in ep_stamps for r in wrench) >= len(wrench) - 2  # the first and last may straddle
+    assert {r[1] for r in wrench} == {"base"}
+    assert all(np.all(np.isfinite(r[2])) for r in wrench)
+
+
 def test_not_enabled_robot_gets_no_command_and_a_clear_wait(graph):
     graph.probe("record")
     graph.probe("twists", segments=[[0.5, [0.1, 0, 0, 0, 0, 0]]])

@@ -6,6 +6,7 @@ the first episode (zero-initialised residual, no noise) is the P-controller's; l
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 from conftest import start_nodes, stop_all
@@ -94,3 +95,80 @@ def test_residual_graph_run_evaluates_the_deployed_chain_like_the_in_process_run
     assert abs(final["final_distance"] - here["final_distance"]) < 2e-3
     assert (out / "rollouts_graph.png").stat().st_size > 1000
     assert residual_graph_run.main(["--steps", "60", "--out", str(out)]) == 2  # weights/ exists: one line, nothing run
+
+
+def test_state_policy_on_the_arm_clock_pairs_pose_and_wrench_and_holds_on_bad_force(probe, ros_env, tmp_path):
+    """policy_node as on the real arm (timer trigger, wall clock): the driver's pose and intera's wrench come with
+    their own stamps; the command is the P-controller's (zero residual) in 3-D, and a NaN or stale force stops it."""
+    from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
+    from std_msgs.msg import String
+
+    from rig_core.residual_rl import ResidualRLConfig, make_learner
+    from rig_core.residual_weights import residual_bytes
+
+    node = probe.node
+    pubs = {"weights": node.create_publisher(Weights, "/trainer/weights", LATCHED),
+            "goal": node.create_publisher(Goal, "/episode/goal", LATCHED),
+            "pose": node.create_publisher(PoseStamped, "/robot/ee_pose", 10),
+            "wrench": node.create_publisher(WrenchStamped, "/robot/wrench", 10)}
+    probe.listen("/robot/ee_velocity_cmd", TwistStamped)
+    probe.listen("/policy/status", String)
+    procs = start_nodes("sim_insertion_residual_lockstep.yaml",
+                        {"policy_node": {"trigger": "timer", "use_sim_time": False, "realtime_priority": 0}},
+                        ros_env, tmp_path, only=["policy_node"])
+    config = ResidualRLConfig(exploration_sigma=0.0)  # the weights' exploration: none, so the command is exact
+    pubs["weights"].publish(Weights(kind="residual", version=1, safetensors=residual_bytes(make_learner(config), config, 1)))
+    tip, target = np.array([0.0, 0.6, 0.06]), np.array([0.004, 0.598, 0.002])
+    goal = Goal(episode=1, horizon=0, source="scene", latent=[0.0, 0.6, 0.002, 0.0], has_target=True)
+    goal.target.x, goal.target.y, goal.target.z = (float(v) for v in target)
+    goal.header.stamp = node.get_clock().now().to_msg()
+    pubs["goal"].publish(goal)
+    state = {"f_z": 0.0, "wrench_lag_ns": 30_000_000}
+
+    def feed() -> None:
+        now = node.get_clock().now().nanoseconds
+        pose = PoseStamped()
+        pose.header.stamp.sec, pose.header.stamp.nanosec = divmod(now, 10**9)
+        pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = (float(v) for v in tip)
+        wrench = WrenchStamped()
+        wrench.header.stamp.sec, wrench.header.stamp.nanosec = divmod(now - state["wrench_lag_ns"], 10**9)
+        wrench.wrench.force.z = state["f_z"]
+        pubs["wrench"].publish(wrench)
+        pubs["pose"].publish(pose)
+
+    node.create_timer(0.05, feed)
+
+    def output_since(t0: int) -> tuple[np.ndarray, set[str]]:
+        cmds = np.array([[m.twist.linear.x, m.twist.linear.y, m.twist.linear.z] for m in probe.messages("/robot/ee_velocity_cmd")
+                         if stamp_ns(m.header.stamp) > t0]).reshape(-1, 3)
+        reasons = {s["reason"] for s in map(json.loads, (m.data for m in probe.messages("/policy/status"))) if s["tick_ns"] > t0}
+        return cmds, reasons
+
+    def window(seconds: float) -> tuple[np.ndarray, set[str]]:
+        t0 = node.get_clock().now().nanoseconds
+        time.sleep(seconds)
+        t1 = node.get_clock().now().nanoseconds
+        probe.wait_for(lambda: len(output_since(t1)[0]) > 0, 20, "the policy's output")
+        cmds, reasons = output_since(t0)
+        return cmds[: max(1, len(cmds) - 1)], reasons
+
+    try:
+        probe.wait_for(lambda: any(json.loads(m.data)["reason"] == "" for m in probe.messages("/policy/status")), 30,
+                       "the policy to act")
+        cmds, reasons = window(1.0)
+        expected = combine(p_controller(tip, target, np.asarray(KP_AXES), MAX_STEP), np.zeros(3), 1.0) * 0.1  # m/s
+        moving = cmds[np.any(cmds != 0, axis=1)]
+        assert len(moving) >= 5, (cmds, reasons)
+        np.testing.assert_allclose(moving, np.tile(expected, (len(moving), 1)), atol=1e-6)
+        assert expected[2] < 0  # down toward the socket: the z axis is commanded
+        state["f_z"] = float("nan")
+        time.sleep(0.3)
+        cmds, reasons = window(1.0)
+        assert "non-finite latent or goal" in reasons and np.all(cmds[-3:] == 0.0), (cmds, reasons)  # refused at once
+        state["f_z"], state["wrench_lag_ns"] = 0.0, 2_000_000_000  # the force stops coming: stale, then still
+        time.sleep(0.5)
+        cmds, reasons = window(1.0)
+        assert "stale latent" in reasons and np.all(cmds[-3:] == 0.0), (cmds, reasons)
+    finally:
+        codes = stop_all(procs)
+    assert all(c == 0 for c in codes.values()), codes

@@ -184,10 +184,15 @@ class PolicyNode(Node):
         self.state_observed()
 
     def state_observed(self) -> None:
-        """Observation state: a pose and a wrench of the same stamp make one observation (z = x, y, z, f_z),
-        handled as a latent is (it triggers the lock-step tick, and its stamp is what staleness is measured on)."""
+        """Observation state: a pose and a wrench make one observation (z = x, y, z, f_z), handled as a latent is
+        (it triggers the lock-step tick; the pose's stamp is what staleness is measured on). Lock-step pairs them by
+        equal stamps (the sim stamps both); on the arm (driver FK pose, intera's endpoint wrench) the wrench may be
+        up to `stale_periods` control periods apart from the pose."""
         pose, wrench = self.pose, self.wrench
-        if pose is None or wrench is None or stamp_ns(pose.header.stamp) != stamp_ns(wrench.header.stamp):
+        if pose is None or wrench is None:
+            return
+        apart = abs(stamp_ns(pose.header.stamp) - stamp_ns(wrench.header.stamp))
+        if apart > (0 if self.p.trigger == "latent" else self.p.stale_periods * self.p.control_period * 1e9):
             return
         same = self.latent is not None and stamp_ns(self.latent.header.stamp) == stamp_ns(pose.header.stamp)
         if same and self.p.trigger != "latent":

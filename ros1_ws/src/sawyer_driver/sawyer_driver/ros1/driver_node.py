@@ -4,7 +4,10 @@ at 100 Hz on intera's topics, through the plain-Python core (controller, limits,
 In:  /robot/ee_velocity_cmd (geometry_msgs/TwistStamped, m/s and rad/s, robot base frame), /robot/joint_states,
      /robot/state (intera_core_msgs/RobotAssemblyState), /robot_description and robot_config params.
 Out: /robot/limb/right/joint_command (intera_core_msgs/JointCommand), its command timeout, /robot/ee_pose
-     (geometry_msgs/PoseStamped), /robot/driver_status (std_msgs/String "<level>: <reason>", latched).
+     (geometry_msgs/PoseStamped), /robot/wrench (geometry_msgs/WrenchStamped: the endpoint wrench intera reports on
+     /robot/limb/right/endpoint_state, for a state-observing policy's f_z; ~force_z_sign flips its z force, set it so
+     that pressing the tool down on the table reads positive, as the sim's f_z does),
+     /robot/driver_status (std_msgs/String "<level>: <reason>", latched).
 Srv: /robot/reset (std_srvs/Trigger): to the start pose in position mode, then back to velocity mode.
 
     python -m sawyer_driver.ros1.driver_node [_tip_link:=right_hand] [_enable:=true] [_velocity_scale:=0.5] ...
@@ -35,6 +38,7 @@ LIMB = "/robot/limb/right"
 GRAPH_INTERFACE = {
     "/robot/ee_velocity_cmd": ("geometry_msgs/TwistStamped", "in"),
     "/robot/ee_pose": ("geometry_msgs/PoseStamped", "out"),
+    "/robot/wrench": ("geometry_msgs/WrenchStamped", "out"),
     "/robot/driver_status": ("std_msgs/String", "out"),
     "/robot/reset": ("std_srvs/Trigger", "service"),
 }
@@ -53,16 +57,18 @@ class Reset:
 
 class Driver:
     def __init__(self, kin: Kinematics, cfg: ControllerConfig, rate: float, command_timeout: float,
-                 robot_command_timeout: float, state_timeout: float, start_joints: np.ndarray, reset_scale: float) -> None:
+                 robot_command_timeout: float, state_timeout: float, start_joints: np.ndarray, reset_scale: float,
+                 force_z_sign: float = 1.0) -> None:
         import rospy
-        from geometry_msgs.msg import PoseStamped, TwistStamped
+        from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
         from sensor_msgs.msg import JointState
         from std_msgs.msg import Float64, String
         from std_srvs.srv import Trigger
 
-        from sawyer_driver.ros1.intera import JointCommand, RobotAssemblyState
+        from sawyer_driver.ros1.intera import EndpointState, JointCommand, RobotAssemblyState
 
         self.rospy, self.JointCommand, self.PoseStamped, self.String = rospy, JointCommand, PoseStamped, String
+        self.WrenchStamped, self.force_z_sign = WrenchStamped, float(force_z_sign)
         self.kin, self.ctl = kin, ArmController(kin, cfg)
         self.period = 1.0 / rate
         self.sup = Supervisor(command_timeout, state_timeout, tick=self.period)
@@ -82,6 +88,7 @@ class Driver:
         self.cmd_pub = rospy.Publisher(f"{LIMB}/joint_command", JointCommand, queue_size=1, tcp_nodelay=True)
         self.timeout_pub = rospy.Publisher(f"{LIMB}/joint_command_timeout", Float64, queue_size=1, latch=True)
         self.pose_pub = rospy.Publisher("/robot/ee_pose", PoseStamped, queue_size=1)
+        self.wrench_pub = rospy.Publisher("/robot/wrench", WrenchStamped, queue_size=1)
         self.status_pub = rospy.Publisher("/robot/driver_status", String, queue_size=1, latch=True)
         self.enable_pub = None
         # The robot's own timeout is shorter than the deadman: if this process stalls, the arm holds by itself.
@@ -89,6 +96,7 @@ class Driver:
         rospy.Subscriber("/robot/joint_states", JointState, self.on_joint_states, queue_size=1, tcp_nodelay=True)
         rospy.Subscriber("/robot/state", RobotAssemblyState, self.on_robot_state, queue_size=1)
         rospy.Subscriber("/robot/ee_velocity_cmd", TwistStamped, self.on_command, queue_size=1, tcp_nodelay=True)
+        rospy.Subscriber(f"{LIMB}/endpoint_state", EndpointState, self.on_endpoint_state, queue_size=1, tcp_nodelay=True)
         rospy.Service("/robot/reset", Trigger, self.on_reset)
 
     # ----- callbacks (rospy threads) -----
@@ -107,6 +115,14 @@ class Driver:
         with self._lock:
             self._q, self._dq = q, dq
             self.sup.on_joint_state(now)
+
+    def on_endpoint_state(self, msg) -> None:
+        """The robot's endpoint wrench, stamped as intera stamped it, on the graph's /robot/wrench."""
+        out = self.WrenchStamped()
+        out.header.stamp, out.header.frame_id = msg.header.stamp, "base"
+        out.wrench = msg.wrench
+        out.wrench.force.z = self.force_z_sign * msg.wrench.force.z
+        self.wrench_pub.publish(out)
 
     def on_robot_state(self, msg) -> None:
         state = RobotState(enabled=msg.enabled, stopped=msg.stopped, error=msg.error, estop_button=msg.estop_button,
@@ -302,7 +318,10 @@ def read_config() -> tuple[ControllerConfig, dict]:
         "state_timeout": float(param("~state_timeout", 0.2)),
         "start_joints": np.asarray(param("~start_joints", list(START_JOINTS)), dtype=float),
         "reset_scale": float(param("~reset_velocity_scale", 0.3)),
+        "force_z_sign": float(param("~force_z_sign", 1.0)),
     }
+    if opts["force_z_sign"] not in (1.0, -1.0):
+        fail(NODE, f"bad parameter: ~force_z_sign must be 1 or -1, got {opts['force_z_sign']}")
     return cfg, opts
 
 
