@@ -9,6 +9,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 import numpy as np
 import pytest
+import torch
 
 from rig_core.errors import CheckpointError, RigError
 from rig_core.policy_weights import load_weights
@@ -131,3 +132,41 @@ def test_image_goal_reward_waits_for_its_vae_then_relabels(monkeypatch):
     zg, _ = model.vae.encode(frames[0][None])
     np.testing.assert_allclose(rewards, -np.linalg.norm(z - zg, axis=1), rtol=1e-5)
     assert model.reward(9, frames[0], frames[0]) == pytest.approx(0.0, abs=1e-6)  # at the goal image: no distance
+
+
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_stream_learner_checkpoint_resumes_exactly(tmp_path, algo):
+    """Saved mid-run and loaded into a fresh learner, the next updates give the same networks as going on."""
+    config = ResidualRLConfig.from_dict({"algo": algo, "learning_starts": 8, "td3": {"batch_size": 16, "hidden_sizes": [32, 32]}})
+    reward = lambda s, g: -float(np.abs(s[:3] - g[:3]).sum())  # noqa: E731
+    rng = np.random.default_rng(1)
+
+    def feed(learner, episode, n):
+        for t in range(n):
+            learner.add(episode, t, rng.normal(size=7).astype(np.float32), rng.normal(size=4), np.zeros(4),
+                        rng.uniform(-1, 1, 3).astype(np.float32), t == n - 1)
+        learner.train(learner.update_budget())
+
+    first = ResidualStreamLearner(config, reward)
+    feed(first, 1, 20)
+    first.save(tmp_path, {"version": 3})
+    resumed = ResidualStreamLearner(config, reward)
+    assert resumed.load(tmp_path) == {"version": 3}
+    assert (resumed.env_steps, resumed.grad_steps, resumed.replay.size) == (first.env_steps, first.grad_steps, 19)
+    state, torch_state = rng.bit_generator.state, torch.get_rng_state()  # torch's RNG is global: both draw from it
+    feed(first, 2, 10)
+    rng.bit_generator.state = state
+    torch.set_rng_state(torch_state)
+    feed(resumed, 2, 10)
+    for a, b in zip(first.learner.actor.parameters(), resumed.learner.actor.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(first.learner.critic.parameters(), resumed.learner.critic.parameters(), strict=True):
+        assert torch.equal(a, b)
+    other = ResidualStreamLearner(ResidualRLConfig(algo="sac" if algo == "td3" else "td3"), reward)
+    with pytest.raises(CheckpointError, match="holds a"):
+        other.load(tmp_path)
+    (tmp_path / "residual_learner.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        resumed.load(tmp_path)
+    with pytest.raises(CheckpointError, match="no residual learner checkpoint"):
+        resumed.load(tmp_path / "nowhere")

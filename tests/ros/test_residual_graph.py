@@ -31,7 +31,8 @@ def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path)
     config = {"learning_starts": HORIZON, "exploration_sigma": 0.0, "residual_bound": BOUND, "target_error": ERROR}
     overrides = {"sim_node": {"env_kwargs": json.dumps({"target_error": ERROR})},
                  "episode_node": {"num_episodes": EPISODES},
-                 "residual_trainer_node": {"config_overrides": json.dumps(config), "save_dir": str(tmp_path / "out")}}
+                 "residual_trainer_node": {"config_overrides": json.dumps(config), "save_dir": str(tmp_path / "out"),
+                                           "checkpoint_dir": str(tmp_path / "ckpt")}}
     procs = start_nodes("sim_insertion_residual_lockstep.yaml", overrides, ros_env, tmp_path)
     try:
         probe.wait_for(lambda: sum(m.is_last for m in probe.messages("/policy/experience")) >= EPISODES, 180,
@@ -74,7 +75,22 @@ def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path)
     assert moved_off > 0, "no step ran a trained residual"
     weights = load_residual_weights((tmp_path / "out" / "residual_weights.safetensors").read_bytes())
     assert weights.env_steps == EPISODES * HORIZON and weights.config.residual_bound == BOUND
-    assert max(m.version for m in probe.messages("/trainer/weights")) >= EPISODES
+    last_version = max(m.version for m in probe.messages("/trainer/weights"))
+    assert last_version >= EPISODES
+    # A restarted trainer resumes from its checkpoint: every transition, and the weights' version goes on from there.
+    from std_msgs.msg import String
+
+    probe.listen("/trainer/metrics", String, qos=RELIABLE)
+    procs = start_nodes("sim_insertion_residual_lockstep.yaml", overrides, ros_env, tmp_path / "again",
+                        only=["residual_trainer_node"])
+    try:
+        probe.wait_for(lambda: any(json.loads(m.data)["env_steps"] == EPISODES * HORIZON
+                                   for m in probe.messages("/trainer/metrics")), 60, "the resumed trainer's metrics")
+    finally:
+        codes = stop_all(procs)
+    assert all(c == 0 for c in codes.values()), codes
+    resumed = [json.loads(m.data) for m in probe.messages("/trainer/metrics")]
+    assert min(m["version"] for m in resumed) == last_version + 1
 
 
 def test_residual_graph_run_evaluates_the_deployed_chain_like_the_in_process_run(ros_env, tmp_path, monkeypatch):

@@ -89,3 +89,9 @@ class SAC:
             torch._foreach_lerp_(list(self.critic_target.parameters()), list(self.critic.parameters()), cfg.tau)
         self.updates += 1
         return {"sac/critic_loss": critic_loss.item(), "sac/actor_loss": actor_loss.item(), "sac/alpha": alpha.item()}
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"actor": self.actor, "critic": self.critic, "critic_target": self.critic_target}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"actor_optim": self.actor_optim, "critic_optim": self.critic_optim, "alpha_optim": self.alpha_optim}

@@ -7,8 +7,9 @@ Eq. 48 dense or Eq. 47 sparse, `sawyer_sim.insertion.state_rewards`), and TD3 (o
 gradient steps per transition after `learning_starts`, as `rig run --env insertion --residual` does in process. Out:
 /trainer/weights (Weights kind "residual": the actor and its controller config, safetensors), every `publish_every`
 gradient steps and, with `publish_when_idle`, when caught up; /trainer/metrics says when it is idle, which lock-step
-episodes wait for (episode_node wait_for_trainer). On shutdown the last weights go to `save_dir`
-(residual_weights.safetensors) for evaluation or deployment.
+episodes wait for (episode_node wait_for_trainer). With `checkpoint_dir` the whole learner (networks, optimizers,
+replay, RNG states) is saved every `checkpoint_every` seconds and on shutdown, and a restart resumes from it. On
+shutdown the last weights go to `save_dir` (residual_weights.safetensors) for evaluation or deployment.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from std_msgs.msg import String
 
 from rig_core.errors import RigError
 from rig_core.residual_rl import ResidualRLConfig
-from rig_core.residual_stream import ResidualStreamLearner
+from rig_core.residual_stream import CHECKPOINT_FILE, ResidualStreamLearner
 from rig_core.residual_weights import KIND
 from rig_interfaces.msg import ExperienceStep, Weights
 from rig_runtime.node_runner import run_node
@@ -61,6 +62,8 @@ class ResidualTrainerNode(Node):
             "publish_when_idle": (False, "also publish weights whenever training has caught up (lock-step)", None),
             "step_synchronous": (False, "take in one step at a time and train its updates before the next", None),
             "save_dir": ("", "directory for the last weights on shutdown ('' = none)", None),
+            "checkpoint_dir": ("", "directory for learner checkpoints ('' = none); resumed from when present", None),
+            "checkpoint_every": (60.0, "seconds between checkpoints", (1.0, 86400.0)),
             "nice": (10, "niceness added to this process (protects the control loop)", (0, 19)),
             "torch_threads": (1, "torch intra-op threads", (1, 64)),
             "seed": (0, "seed (unless config_overrides sets one)", (0, 2**31 - 1)),
@@ -79,6 +82,14 @@ class ResidualTrainerNode(Node):
             raise RuntimeError(f"residual_trainer_node: {err}") from None
         self.config = config
         self.version, self.published_at, self.idle_at = 0, -1, -1
+        self.checkpoint_dir = Path(p.checkpoint_dir) if p.checkpoint_dir else None
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / CHECKPOINT_FILE).is_file():
+            try:
+                self.version = int(self.learner.load(self.checkpoint_dir).get("version", 0))
+                self.get_logger().info(f"resumed from {self.checkpoint_dir}: {self.learner.env_steps} transitions, "
+                                       f"{self.learner.grad_steps} gradient steps, weights version {self.version}")
+            except RigError as err:
+                self.get_logger().error(f"cannot resume from {self.checkpoint_dir}: {err}; starting fresh")
         self.queue: collections.deque[ExperienceStep] = collections.deque()
         self.stop = threading.Event()
         self.weights_pub = self.create_publisher(Weights, "/trainer/weights", LATCHED_QOS)
@@ -121,9 +132,14 @@ class ResidualTrainerNode(Node):
                 return n  # a transition in: train its updates before the next (step_synchronous)
         return n
 
+    def save(self) -> None:
+        if self.checkpoint_dir is not None:
+            self.learner.save(self.checkpoint_dir, {"version": self.version})
+
     def train_loop(self) -> None:
         self.get_logger().info(f"training thread: {', '.join(self.scheduling) or 'default scheduling'}, "
                                f"{torch.get_num_threads()} torch thread(s)")
+        last_checkpoint = time.monotonic()
         try:
             while not self.stop.is_set() and self.context.ok():
                 self.ingest(1 if self.p.step_synchronous else None)
@@ -140,12 +156,16 @@ class ResidualTrainerNode(Node):
                         self.publish_metrics(idle=True)
                         self.idle_at = self.learner.env_steps
                     time.sleep(0.01)
+                if time.monotonic() - last_checkpoint > self.p.checkpoint_every:
+                    self.save()
+                    last_checkpoint = time.monotonic()
         except RCLError:
             pass  # shutting down
 
     def close(self) -> None:
         self.stop.set()
         self.thread.join(timeout=30)
+        self.save()
         if self.p.save_dir:
             path = Path(self.p.save_dir) / WEIGHTS_FILE
             path.parent.mkdir(parents=True, exist_ok=True)
