@@ -249,6 +249,28 @@ class GraphRun:
     def latest_weights(self) -> PolicyWeights:
         return load_policy_weights(bytes(self.watcher.weights.safetensors))
 
+    def eval_episode_through_graph(self, request: Reset.Request, goal_for: Callable[[Reset.Response, int], Goal],
+                                   what: str) -> tuple[SimState, list[np.ndarray]]:
+        """Reset the sim with `request`, send `goal_for(answer, episode)` as an evaluation goal (deterministic policy,
+        not experience), wait for the episode's end; the sim's ground truth at its last observation and its frames."""
+        w = self.watcher
+        self.wait(lambda: w.reset.service_is_ready(), "the /sim/reset service")
+        future = w.reset.call_async(request)
+        self.wait(future.done, "an evaluation reset")
+        answer = future.result()
+        if not answer.success:
+            raise GraphError(f"evaluation reset failed: {answer.message}")
+        self.eval_episode += 1
+        episode = self.eval_episode
+        goal = goal_for(answer, episode)
+        goal.header.stamp = answer.stamp
+        w.goal_pub.publish(goal)
+        self.wait(lambda: episode in w.done, what)
+        final_ns, start_ns = w.done[episode]["image_ns"], stamp_ns(answer.stamp)
+        self.wait(lambda: final_ns in w.sim_states and final_ns in w.frames, "the final /sim/state and frame", 10.0)
+        with w.lock:
+            return w.sim_states[final_ns], [f for t, f in sorted(w.frames.items()) if start_ns <= t <= final_ns]
+
     def evaluate(self, goals: GoalSet, weights: PolicyWeights, strips: int = 4, strip_frames: int = 6) -> EvalResult:
         """One deterministic episode per held-out goal through the graph; final distances from /sim/state."""
         w = self.watcher
@@ -257,24 +279,13 @@ class GraphRun:
         per_goal: dict[str, list[float]] = {}
         out_strips = []
         for i, (state, latent) in enumerate(zip(goals.states, goal_latents, strict=True)):
-            self.wait(lambda: w.reset.service_is_ready(), "the /sim/reset service")
-            future = w.reset.call_async(Reset.Request(seed=self.eval_seed + i, goal_state=state.tolist()))
-            self.wait(future.done, "an evaluation reset")
-            response = future.result()
-            if not response.success:
-                raise GraphError(f"evaluation reset failed: {response.message}")
-            self.eval_episode += 1
-            episode = self.eval_episode
-            goal = Goal(episode=episode, horizon=self.horizon, source="eval", latent=latent.tolist(),
-                        vae_version=weights.version)
-            goal.header.stamp = response.stamp
-            w.goal_pub.publish(goal)
-            self.wait(lambda e=episode: e in w.done, f"evaluation episode {i + 1}/{len(goals.states)}")
-            final_ns, start_ns = w.done[episode]["image_ns"], stamp_ns(response.stamp)
-            self.wait(lambda t=final_ns: t in w.sim_states and t in w.frames, "the final /sim/state and frame", 10.0)
-            with w.lock:
-                sim = w.sim_states[final_ns]
-                frames = [f for t, f in sorted(w.frames.items()) if start_ns <= t <= final_ns]
+            def goal_for(_answer: Reset.Response, episode: int, latent=latent) -> Goal:
+                return Goal(episode=episode, horizon=self.horizon, source="eval", latent=latent.tolist(),
+                            vae_version=weights.version)
+
+            sim, frames = self.eval_episode_through_graph(
+                Reset.Request(seed=self.eval_seed + i, goal_state=state.tolist()), goal_for,
+                f"evaluation episode {i + 1}/{len(goals.states)}")
             distances = dict(zip(sim.distance_names, sim.distances, strict=True))
             for key in DISTANCE_KEYS:
                 if key in distances:

@@ -35,7 +35,6 @@ from rig_core.residual_weights import ResidualWeights, load_residual_weights
 from rig_interfaces.msg import Goal
 from rig_interfaces.srv import Reset
 from rig_runtime.graph import graph_file, load_graph
-from rig_runtime.messages import stamp_ns
 
 GRAPH_FILE = "sim_insertion_residual_lockstep.yaml"
 METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "residual_bound": 1.0},
@@ -58,28 +57,17 @@ def evaluate_through_graph(job: GraphRun, weights: ResidualWeights, episodes: in
                            strips: int = 3) -> dict[str, Any]:
     """The held-out episodes (seeds seed … seed + episodes − 1) through the graph: success and final distance from
     /sim/state, frames of the first `strips` episodes."""
-    w = job.watcher
     time.sleep(0.5)  # the policy loads the weights the trainer published
     success, distance, frames_out = [], [], []
     for i in range(episodes):
-        job.wait(lambda: w.reset.service_is_ready(), "the /sim/reset service")
-        future = w.reset.call_async(Reset.Request(seed=seed + i))
-        job.wait(future.done, "an evaluation reset")
-        answer = future.result()
-        if not answer.success or not len(answer.goal_state):
-            raise GraphError(f"evaluation reset failed: {answer.message or 'no goal state'}")
-        job.eval_episode += 1
-        episode = job.eval_episode
-        goal = Goal(episode=episode, horizon=job.horizon, source="eval", latent=list(answer.goal_state),
-                    vae_version=weights.version, has_target=answer.has_target, target=answer.target)
-        goal.header.stamp = answer.stamp
-        w.goal_pub.publish(goal)
-        job.wait(lambda e=episode: e in w.done, f"evaluation episode {i + 1}/{episodes}")
-        final_ns, start_ns = w.done[episode]["image_ns"], stamp_ns(answer.stamp)
-        job.wait(lambda t=final_ns: t in w.sim_states and t in w.frames, "the final /sim/state and frame", 10.0)
-        with w.lock:
-            sim = w.sim_states[final_ns]
-            frames = [f for t, f in sorted(w.frames.items()) if start_ns <= t <= final_ns]
+        def goal_for(answer: Reset.Response, episode: int) -> Goal:
+            if not len(answer.goal_state):
+                raise GraphError("the evaluation reset answered with no goal state")
+            return Goal(episode=episode, horizon=job.horizon, source="eval", latent=list(answer.goal_state),
+                        vae_version=weights.version, has_target=answer.has_target, target=answer.target)
+
+        sim, frames = job.eval_episode_through_graph(Reset.Request(seed=seed + i), goal_for,
+                                                     f"evaluation episode {i + 1}/{episodes}")
         info = dict(zip(sim.distance_names, sim.distances, strict=True))
         success.append(float(info["is_success"]))
         distance.append(float(info["ee_distance"]))
