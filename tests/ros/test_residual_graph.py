@@ -46,14 +46,23 @@ def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path)
     steps = probe.messages("/policy/experience")
     kp = np.asarray(KP_AXES)
     moved_off = 0
-    for episode in range(1, EPISODES + 1):
+    # What this probe sent before its subscriptions matched (slow discovery under load; the goal is latched with depth
+    # 1) it never gets: the checks run on the episodes it saw whole, at least all but the first.
+    def whole(episode: int) -> bool:
+        ep = [s for s in steps if s.episode == episode]
+        return (episode in goals and sorted(s.t for s in ep) == list(range(HORIZON + 1))
+                and all(stamp_ns(s.header.stamp) in sim for s in ep))
+
+    checked = [e for e in range(1, EPISODES + 1) if whole(e)]
+    assert len(checked) >= EPISODES - 1 and EPISODES in checked, checked
+    zero_checked = 0
+    for episode in checked:
         goal = goals[episode]
         g, target = np.asarray(goal.latent), np.array([goal.target.x, goal.target.y, goal.target.z])
         assert goal.source == "scene" and goal.has_target
         assert SOCKET_RANGE[0][0] <= g[0] <= SOCKET_RANGE[1][0] and SOCKET_RANGE[0][1] <= g[1] <= SOCKET_RANGE[1][1]
         assert np.all(np.abs(target[:2] - g[:2]) <= ERROR + 1e-6) and abs(target[2] - g[2]) < 1e-6  # x* = goal + error
         ep = sorted((s for s in steps if s.episode == episode), key=lambda s: s.t)
-        assert [s.t for s in ep] == list(range(HORIZON + 1)), f"episode {episode}: steps {[s.t for s in ep]}"
         for s in ep:
             state = np.asarray(s.state, np.float64)
             truth = sim[stamp_ns(s.header.stamp)]
@@ -70,9 +79,12 @@ def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path)
             assert np.all(np.abs(action - controller) <= BOUND + 1e-5)  # the bound b holds
             if s.policy_version == 1:  # the zero-initialised residual: exactly the P-controller
                 np.testing.assert_array_equal(residual, 0.0)
+                zero_checked += 1
             else:
                 moved_off += int(np.any(np.abs(residual) > 1e-4))
     assert moved_off > 0, "no step ran a trained residual"
+    if 1 in checked:  # the first episode ran whole on the zero-initialised residual
+        assert zero_checked >= HORIZON, zero_checked
     weights = load_residual_weights((tmp_path / "out" / "residual_weights.safetensors").read_bytes())
     assert weights.env_steps == EPISODES * HORIZON and weights.config.residual_bound == BOUND
     last_version = max(m.version for m in probe.messages("/trainer/weights"))
