@@ -76,8 +76,11 @@ def test_sim_graph_end_to_end_and_faults(probe, ros_env, tmp_path):
         probe.wait_for(lambda: "resumed from" in procs["trainer_node"].output(), 30, "trainer resume log")
         probe.wait_for(lambda: any(m.policy_version > versions_before for m in probe.messages("/policy/experience")),
                        60, "policy acting on post-restart weights")
+        # The policy may get the restarted trainer's first weights before this probe's subscription matches it.
+        probe.wait_for(lambda: any(m.version > versions_before for m in probe.messages("/trainer/weights")), 30,
+                       "the restarted trainer's weights at the probe")
         after = [m for m in probe.messages("/trainer/weights") if m.version > versions_before]
-        assert after and after[0].grad_steps > 0, "restarted trainer did not continue from its gradient steps"
+        assert after[0].grad_steps > 0, "restarted trainer did not continue from its gradient steps"
 
         # Kill the encoder: zero velocity within 0.3 s. Timed on the policy's own command stamps (its decision
         # time, wall clock in realtime mode), not on when this probe happens to receive them: on a loaded box the
