@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from std_msgs.msg import UInt64
 
 from rig_bringup.graph_run import EVAL_EPISODE_BASE, GraphError, GraphRun
 from rig_core.errors import RigError
@@ -120,6 +121,9 @@ def run(config: ResidualRLConfig, out: Path, domain_id: int, timeout: float, com
 
     try:
         job.start()
+        # Hold the episodes at the first evaluation point from the start (latched): they begin as soon as the weights
+        # are out, and without a limit they would run past it while this process waits for those weights.
+        job.watcher.run_until_pubs[0].publish(UInt64(data=min(config.eval_every, config.total_steps) or 1))
         job.wait(lambda: job.watcher.weights is not None, "the trainer's first weights")
         weights = evaluate_later(0)  # the zero-initialised residual: the P-controller alone (kp = 0: the zero action)
         step = 0
