@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy
@@ -25,6 +24,7 @@ from rig_core.agent import RIGAgent
 from rig_core.config import RIGConfig
 from rig_core.errors import CheckpointError, RigError
 from rig_core.offline import learner_config_json, learner_name, make_learner
+from rig_core.policy_weights import safetensors_metadata
 
 FORMAT = "rig-ros2/agent/1"
 POLICY_FORMAT = "rig-ros2/policy/1"
@@ -119,10 +119,11 @@ def save_checkpoint(agent: RIGAgent, directory: str | Path, progress: dict[str, 
     return directory
 
 
-def read_metadata(directory: str | Path) -> dict[str, str]:
-    path = Path(directory) / MODEL_FILE
+def file_metadata(path: Path, fmt: str, kind: str, missing: str = "checkpoint") -> dict[str, str]:
+    """The JSON metadata of safetensors file `path`, checked to be of format `fmt`; CheckpointError when the file is
+    missing ("no {missing} at …"), unreadable, or of another format ("… is not a {kind}")."""
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
+        raise CheckpointError(f"no {missing} at {path}")
     try:
         from safetensors import safe_open
 
@@ -130,9 +131,13 @@ def read_metadata(directory: str | Path) -> dict[str, str]:
             metadata = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"corrupt checkpoint {path}: {err}") from None
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a rig-ros2 agent checkpoint (format {metadata.get('format')!r})")
+    if metadata.get("format") != fmt:
+        raise CheckpointError(f"{path} is not a {kind} (format {metadata.get('format')!r})")
     return metadata
+
+
+def read_metadata(directory: str | Path) -> dict[str, str]:
+    return file_metadata(Path(directory) / MODEL_FILE, FORMAT, "rig-ros2 agent checkpoint")
 
 
 def load_config(directory: str | Path) -> RIGConfig:
@@ -216,6 +221,4 @@ def load_policy_bytes(agent: RIGAgent, data: bytes) -> int:
         raise CheckpointError(f"policy weights are corrupt: {err}") from None
     _load_module("vae", agent.vae, tensors, Path("<weights>"))
     _load_module("actor", agent.learner.actor, tensors, Path("<weights>"))
-    header_len = int(np.frombuffer(bytes(data)[:8], "<u8")[0])
-    meta = json.loads(bytes(data)[8:8 + header_len]).get("__metadata__", {})
-    return int(meta.get("version", 0))
+    return int(safetensors_metadata(data).get("version", 0))

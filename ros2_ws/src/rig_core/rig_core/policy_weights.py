@@ -51,7 +51,8 @@ class PolicyWeights:
         return self.actor(obs).numpy().astype(np.float32)
 
 
-def _metadata(data: bytes) -> dict[str, str]:
+def safetensors_metadata(data: bytes) -> dict[str, str]:
+    """The JSON metadata in the header of safetensors bytes."""
     header_len = int(np.frombuffer(data[:8], "<u8")[0])
     return json.loads(data[8:8 + header_len]).get("__metadata__", {}) or {}
 
@@ -69,7 +70,7 @@ def load_policy_weights(data: bytes) -> PolicyWeights:
     data = bytes(data)
     try:
         tensors = load(data)
-        meta = _metadata(data)
+        meta = safetensors_metadata(data)
         config = RIGConfig.from_dict(json.loads(meta["config"]))
     except (SafetensorError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"policy weights are unreadable: {err}") from None

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import save_file
 
-from rig_core.checkpoint import _cpu_copy, _load_module, _load_optimizer, _optimizer_tensors, load_tensors
+from rig_core.checkpoint import _cpu_copy, _load_module, _load_optimizer, _optimizer_tensors, file_metadata, load_tensors
 from rig_core.errors import CheckpointError, RigError
 from rig_core.residual_rl import ACTION_DIM, FEATURE_DIM, ResidualReplay, ResidualRLConfig, make_learner, update
 from rig_core.residual_weights import residual_bytes
@@ -114,17 +113,7 @@ class ResidualStreamLearner:
         """Restore from ``save``'s file; CheckpointError (one line) when it is missing, corrupt or of another run's
         shape. Returns the saved progress dict. The transition that was half-done at the save is dropped."""
         path = Path(directory) / CHECKPOINT_FILE
-        if not path.is_file():
-            raise CheckpointError(f"no residual learner checkpoint at {path}")
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(path), "pt") as f:
-                meta = f.metadata() or {}
-        except (OSError, ValueError, SafetensorError) as err:
-            raise CheckpointError(f"corrupt checkpoint {path}: {err}") from None
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{path} is not a residual learner checkpoint (format {meta.get('format')!r})")
+        meta = file_metadata(path, CHECKPOINT_FORMAT, "residual learner checkpoint", "residual learner checkpoint")
         saved = json.loads(meta["config"])
         saved_shape = (saved.get("algo"), saved.get("td3", {}).get("hidden_sizes"))
         if saved_shape != (self.config.algo, list(self.config.td3.hidden_sizes)):

@@ -15,7 +15,8 @@ from safetensors.torch import load, save
 
 from rig_core.errors import CheckpointError, ConfigError
 from rig_core.networks import Actor
-from rig_core.residual_rl import FEATURE_DIM, STATE_DIM, ResidualPolicy, ResidualRLConfig
+from rig_core.policy_weights import safetensors_metadata
+from rig_core.residual_rl import ACTION_DIM, FEATURE_DIM, STATE_DIM, ResidualPolicy, ResidualRLConfig
 from rig_core.sac import SAC, GaussianActor
 from rig_core.td3 import TD3
 
@@ -69,14 +70,13 @@ def load_residual_weights(data: bytes) -> ResidualWeights:
     data = bytes(data)
     try:
         tensors = load(data)
-        header_len = int(np.frombuffer(data[:8], "<u8")[0])
-        meta = json.loads(data[8:8 + header_len]).get("__metadata__", {}) or {}
+        meta = safetensors_metadata(data)
         if meta.get("format") != FORMAT:
             raise KeyError(f"format {meta.get('format')!r} is not {FORMAT!r}")
         config = ResidualRLConfig.from_dict(json.loads(meta["config"]))
     except (SafetensorError, ValueError, KeyError, TypeError, ConfigError) as err:
         raise CheckpointError(f"residual weights are unreadable: {err}") from None
-    hidden, action_dim = config.td3.hidden_sizes, 3
+    hidden, action_dim = config.td3.hidden_sizes, ACTION_DIM
     actor: Actor | GaussianActor = (GaussianActor(FEATURE_DIM, action_dim, hidden) if config.algo == "sac"
                                     else Actor(FEATURE_DIM, action_dim, hidden))
     found = {k[len("actor."):]: v for k, v in tensors.items() if k.startswith("actor.")}
