@@ -62,7 +62,8 @@ class EpisodeNode(Node):
                                f"got {self.p.goal_source!r}")
         self.rng = torch.Generator().manual_seed(self.p.seed)
         self.weights: PolicyWeights | ResidualWeights | None = None
-        self.reset_answer = None  # the last Reset response (goal_source scene)
+        self.reset_answer = None  # the last reset's answer: its stamp (CC-RIG: the first frame at or after it is the
+        # episode's context s0) and, for goal_source scene, the goal state and target
         self.latent: Latent | None = None
         self.teleop_goal: Latent | None = None
         self.episode, self.state = 0, "idle"  # idle → [waiting →] resetting → running → ... ; paused; finished
@@ -72,7 +73,6 @@ class EpisodeNode(Node):
         self.client = ResetClient(self, self.p.reset_service, self.p.reset_type)
         self.goal_pub = self.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
         self.context_pub = self.create_publisher(Header, "/episode/context", LATCHED_QOS)
-        self.reset_stamp = None  # CC-RIG: stamp of the last reset; its first frame is the episode's context s0
         self.state_pub = self.create_publisher(String, "/episode/state", LATCHED_QOS)
         self.create_subscription(UInt64, "/episode/run_until", self.on_run_until, LATCHED_QOS)
         self.create_subscription(String, "/trainer/metrics", self.on_metrics, 10)
@@ -92,7 +92,7 @@ class EpisodeNode(Node):
 
     def on_latent(self, msg: Latent) -> None:
         self.latent = msg
-        if self.state == "conditioning" and stamp_ns(msg.header.stamp) >= stamp_ns(self.reset_stamp):
+        if self.state == "conditioning" and stamp_ns(msg.header.stamp) >= stamp_ns(self.reset_answer.stamp):
             self.begin_episode(msg)
 
     def on_joy(self, msg: Joy) -> None:
@@ -181,7 +181,7 @@ class EpisodeNode(Node):
             return
         if self.state != "resetting":  # a late answer to a reset that timed out, or paused meanwhile
             return
-        self.reset_stamp, self.reset_answer = response.stamp, response
+        self.reset_answer = response
         if self.weights is not None and self.weights.contextual:  # CC-RIG: the goal waits for s0's latent
             self.context_pub.publish(Header(stamp=response.stamp))
             self.set_state("conditioning")
@@ -198,7 +198,7 @@ class EpisodeNode(Node):
             return
         self.episode += 1
         goal.episode, goal.horizon = self.episode, self.p.horizon
-        goal.header.stamp = self.reset_stamp if s0 is None else s0.header.stamp
+        goal.header.stamp = self.reset_answer.stamp if s0 is None else s0.header.stamp
         self.goal_pub.publish(goal)
         self.last_step = self.now()
         self.set_state("running")
@@ -206,7 +206,7 @@ class EpisodeNode(Node):
     def make_goal(self, s0: Latent | None = None) -> Goal | None:
         w = self.weights
         if self.p.goal_source == "scene":
-            answer = self.reset_answer.goal_state if self.reset_answer is not None else []
+            answer = self.reset_answer.goal_state
             if not answer:
                 self.get_logger().error("goal_source scene: the reset answered with no goal state (a sim's reset "
                                         "service gives one)", throttle_duration_sec=5.0)

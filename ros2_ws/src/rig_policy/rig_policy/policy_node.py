@@ -357,12 +357,16 @@ class PolicyNode(Node):
                   "policy_version": self.weights.version if self.weights else 0, "velocity": velocity.tolist()}
         self.status_pub.publish(String(data=json.dumps(status)))
 
+    def goal_state_and_target(self) -> tuple[np.ndarray, np.ndarray]:
+        """Observation state: the goal's state and the controller's target x* (xyz)."""
+        target = self.goal.target
+        return np.asarray(self.goal.latent, np.float64), np.array([target.x, target.y, target.z])
+
     def residual_command(self, evaluating: bool) -> np.ndarray:
         """u′ = πH(s) + b · πθ(s) (Eq. 49) in m/s: action 1 is `max_speed`, one env step's `max_speed · period`.
         Exploration as in process: TD3 adds N(0, σ) to the residual, SAC samples it."""
         w, z = self.weights, np.asarray(self.latent.z, np.float64)
-        goal = np.asarray(self.goal.latent, np.float64)
-        target = np.array([self.goal.target.x, self.goal.target.y, self.goal.target.z])
+        goal, target = self.goal_state_and_target()
         policy = w.policy(self.p.max_speed * self.p.control_period, stochastic=not evaluating)
         noise = None
         if not evaluating and w.config.algo == "td3":
@@ -398,8 +402,7 @@ class PolicyNode(Node):
         if self.pose is not None:
             step.ee_pose = self.pose.pose
         if isinstance(self.weights, ResidualWeights):  # the state, πθ's input and the residual uθ (Alg. 6's replay)
-            goal = np.asarray(self.goal.latent, np.float64)
-            target = np.array([self.goal.target.x, self.goal.target.y, self.goal.target.z])
+            goal, target = self.goal_state_and_target()
             step.state = list(latent.z)
             step.latent = features(np.asarray(latent.z, np.float64), goal, target).tolist()
             step.residual = [] if self.residual_out is None or is_last else self.residual_out.tolist()

@@ -116,6 +116,7 @@ class ResidualTrainerNode(Node):
         self.metrics_pub.publish(String(data=json.dumps(metrics)))
 
     def ingest(self, limit: int | None) -> int:
+        """Take in queued steps until `limit` transitions are stored (None: all that are queued); how many were."""
         n = 0
         while self.queue and (limit is None or n < limit):
             msg = self.queue.popleft()
@@ -128,8 +129,6 @@ class ResidualTrainerNode(Node):
                 self.get_logger().error(f"dropped experience step: {err}", throttle_duration_sec=5.0)
                 continue
             n += int(stored)
-            if stored:
-                return n  # a transition in: train its updates before the next (step_synchronous)
         return n
 
     def save(self) -> None:
