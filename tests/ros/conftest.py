@@ -95,5 +95,23 @@ def start_nodes(graph_file: str, overrides: dict, env: dict[str, str], tmp_path:
     return procs
 
 
+def start_nodes_heard(graph_file: str, overrides: dict, env: dict[str, str], tmp_path: Path, probe, last: str,
+                      topics: list[str], timeout: float = 60.0) -> dict:
+    """Start the graph with node `last` held back until `probe` has discovered a publisher on each of `topics`: the
+    episodes wait for `last` (the trainer's first weights), so nothing they publish goes out before the probe listens
+    (an idle machine runs a short test's episodes faster than a late DDS match)."""
+    from rig_runtime.graph import load_graph
+
+    names = [spec.name for spec in load_graph(ROOT / "launch" / graph_file, overrides).nodes]
+    procs = start_nodes(graph_file, overrides, env, tmp_path, only=[n for n in names if n != last])
+    try:
+        probe.wait_for(lambda: all(probe.node.count_publishers(t) > 0 for t in topics), timeout,
+                       f"publishers on {', '.join(topics)}")
+    except AssertionError:
+        stop_all(procs)
+        raise
+    return {**procs, **start_nodes(graph_file, overrides, env, tmp_path, only=[last])}
+
+
 def stop_all(procs: dict) -> dict[str, int]:
     return {name: proc.stop() for name, proc in procs.items()}
