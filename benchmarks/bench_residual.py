@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rig_core.residual_report import draw_success, success_table
 from rig_core.residual_rl import ResidualRLConfig, controller_only, run_residual_rl
 
 METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "residual_bound": 1.0},
@@ -119,24 +120,18 @@ def summary(args: argparse.Namespace) -> None:
             if not files:
                 continue
             runs = [json.loads(f.read_text())["curve"] for f in files]
-            n = min(len(r) for r in runs)
-            steps = np.array([r["step"] for r in runs[0][:n]])
-            rates = np.array([[row["success_rate"] for row in r[:n]] for r in runs])
+            steps, rates = success_table(runs)
             to50 = [_steps_to(r, 0.5) for r in runs]
             to90 = [_steps_to(r, 0.9) for r in runs]
             print(f"{reward:6s} {method:8s} seeds {len(runs)}: final success {rates[:, -1].mean():.2f} ± {rates[:, -1].std():.2f}"
                   f" (per seed {', '.join(f'{v:.2f}' for v in rates[:, -1])}); steps to 50 %: {to50}; to 90 %: {to90}")
             print("        mean per eval step: " + " ".join(f"{s}:{m:.2f}" for s, m in zip(steps, rates.mean(0), strict=True)))
-            label = f"{name} ({len(runs)} seed{'s' * (len(runs) > 1)})"
-            ax.plot(steps, rates.mean(0), color=color, label=label)
-            ax.fill_between(steps, rates.mean(0) - rates.std(0), rates.mean(0) + rates.std(0), color=color, alpha=0.2)
+            draw_success(ax, steps, rates, name, color)
             graph_files = sorted(args.out.glob(f"graph_{reward}_{method}_seed*.json"))
             if graph_files:
                 results = [json.loads(f.read_text()) for f in graph_files]
                 g_runs = [r["curve"] for r in results]
-                m = min(len(r) for r in g_runs)
-                g_steps = np.array([r["step"] for r in g_runs[0][:m]])
-                g_rates = np.array([[row["success_rate"] for row in r[:m]] for r in g_runs])
+                g_steps, g_rates = success_table(g_runs)
                 through = [r["final_through_graph"]["success_rate"] for r in results]
                 walls = ", ".join(f"{r['wall_s']:.0f}" for r in results)
                 means = " ".join(f"{s}:{v:.2f}" for s, v in zip(g_steps, g_rates.mean(0), strict=True))

@@ -78,13 +78,22 @@ def _strips_figure(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def _curve_figure(curves: list[list[dict[str, float]]], controller: float | None, label: str, path: Path) -> None:
+def success_table(curves: list[list[dict[str, float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluation steps every run has (the shortest run's) and each run's success rate at them (runs × steps)."""
     n = min(len(c) for c in curves)
-    steps = np.array([row["step"] for row in curves[0][:n]])
-    rates = np.array([[row["success_rate"] for row in c[:n]] for c in curves])
+    return (np.array([row["step"] for row in curves[0][:n]]),
+            np.array([[row["success_rate"] for row in c[:n]] for c in curves]))
+
+
+def draw_success(ax, steps: np.ndarray, rates: np.ndarray, label: str, color: str) -> None:
+    """Mean success over runs with a ± std band, labelled with the number of seeds."""
+    ax.plot(steps, rates.mean(0), color=color, label=f"{label} ({len(rates)} seed{'s' * (len(rates) > 1)})")
+    ax.fill_between(steps, rates.mean(0) - rates.std(0), rates.mean(0) + rates.std(0), color=color, alpha=0.2)
+
+
+def _curve_figure(curves: list[list[dict[str, float]]], controller: float | None, label: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.plot(steps, rates.mean(0), color="tab:red", label=f"{label} ({len(curves)} seed{'s' * (len(curves) > 1)})")
-    ax.fill_between(steps, rates.mean(0) - rates.std(0), rates.mean(0) + rates.std(0), color="tab:red", alpha=0.2)
+    draw_success(ax, *success_table(curves), label, "tab:red")
     if controller is not None:
         ax.axhline(controller, color="gray", ls="--", label="P-controller alone")
     ax.set_xlabel("environment steps")
