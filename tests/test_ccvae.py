@@ -97,6 +97,27 @@ def test_goals_sampled_with_the_context_keep_its_colour_more_often_than_prior_go
     assert cc_rate > prior_rate
 
 
+def test_context_latent_is_standardised_over_the_scenes_and_decodes_as_before():
+    """z̄'s zc is e0(s0) standardised over the fitted contexts; decode undoes it, so images and z_t do not change."""
+    env = ColourPointImageEnv(image_size=32)
+    contexts, states, _ = _colour_scenes(env, 32, seed=0)
+    torch.manual_seed(0)
+    cc = ContextConditionedVAE(32, 2, 8)
+    with torch.no_grad():
+        cc.to_context.bias.add_(7.0)  # e0 with a large output (norm ~20), as an unregularised one grows in training
+    raw, _ = cc.encode(states, contexts)
+    with torch.no_grad():
+        images = cc.decode(torch.as_tensor(raw))
+    cc.fit_context_scale(contexts)
+    z, _ = cc.encode(states, contexts)
+    np.testing.assert_allclose(z[:, :2], raw[:, :2], atol=1e-5)  # z_t is conditioned on e0's own zc
+    np.testing.assert_allclose(z[:, 2:].mean(0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(z[:, 2:].std(0, ddof=1), 1.0, rtol=1e-3)
+    assert np.linalg.norm(raw[:, 2:], axis=1).mean() > 5 * np.linalg.norm(z[:, 2:], axis=1).mean()
+    with torch.no_grad():
+        np.testing.assert_allclose(cc.decode(torch.as_tensor(z)).numpy(), images.numpy(), atol=1e-5)
+
+
 def test_context_replay_knows_each_frames_first_frame_and_drops_episodes_cut_by_the_ring():
     buf = ContextReplayBuffer(capacity=10, image_size=8, action_dim=2, latent_dim=3)
     zero = np.zeros(3, np.float32)
@@ -138,6 +159,7 @@ def test_cc_rig_runs_in_the_context_latent_space_and_round_trips_its_checkpoint(
     obs = batch.obs.cpu().numpy()
     np.testing.assert_allclose(obs[:, 2:5], obs[:, 7:10], atol=1e-6)  # state's zc == goal's zc, any goal source
     assert (source == 2).any()
+    assert not torch.equal(agent.vae.context_std, torch.ones(3))  # zc standardised after the CC-VAE's training
     with pytest.raises(DataError, match="context"):
         agent.encode(buf.frames[:2])
     fresh = RIGAgent(cfg)

@@ -137,6 +137,8 @@ class RIGAgent:
         stats = train_ccvae(self.vae, frames, buf.stored_context_rows(), n_batches, cfg.batch_size, cfg.beta,
                             self.vae_optim, self.rng, cfg.decoder, on_batch,
                             beta_warmup=min(cfg.beta_warmup_batches, n_batches // 2), rows=buf.trainable_rows())
+        if cfg.standardise_context:
+            self.vae.fit_context_scale(frames[np.unique(buf.stored_context_rows()[buf.trainable_rows()])])
         buf.reencode(self.vae.encode)
         self.vae_version += 1
         return stats

@@ -10,6 +10,12 @@ reconstructs s_t from (z_t, zc), and a second decoder d0 reconstructs s0 from zc
 Only z_t pays the KL, so what stays fixed in an episode (the puck's colour) goes through zc and z_t keeps what
 changes (positions). RL runs in z̄ = (z_t, zc): `encode` returns z̄ and the goal prior is N(0, I) on z_t with the
 episode's zc appended (§3.4.2: z̄_g = (z_g, zc)), so decoded goals keep the scene of s0.
+
+The zc that `encode` hands out (and `decode` takes back) is standardised per dimension with the mean and spread of
+the replay's contexts (`fit_context_scale`; identity until fitted). This is our addition, not the thesis': with no KL
+on it, e0's output grew to a norm of ~20 against ~2.5 for z_t, and TD3 fed that collapsed to one saturated action on
+2 of 3 seeds (benchmarks/RESULTS.md, "Multi-colour pusher"). The map is affine and shared by every z̄ of a scene, so
+rewards −‖z̄′ − z̄_g‖ (zc cancels) and decoded images are unchanged.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ class ContextConditionedVAE(nn.Module):
         self.context_decoder = ConvVAE(image_size, 1).decoder
         self.register_buffer("prior_mu", torch.zeros(state_dim))  # p(z_t) = N(0, I) (§3.4.2)
         self.register_buffer("prior_std", torch.ones(state_dim))
+        self.register_buffer("context_mu", torch.zeros(context_dim))  # zc standardisation (module docstring)
+        self.register_buffer("context_std", torch.ones(context_dim))
 
     @property
     def device(self) -> torch.device:
@@ -80,11 +88,21 @@ class ContextConditionedVAE(nn.Module):
         h = torch.cat([self.encoder(images), zc], 1)
         return self.to_mu(h), self.to_logvar(h).clamp(-10.0, 10.0)
 
+    def _state_logits(self, z: torch.Tensor, zc: torch.Tensor) -> torch.Tensor:
+        """z_t and e0's own zc → logits of p(s_t | z_t, zc)."""
+        return self.decoder(F.relu(self.from_latent(torch.cat([z, zc], 1))).view(-1, *self.feature_shape))
+
+    def standardise_context(self, zc: torch.Tensor) -> torch.Tensor:
+        """e0's zc → the zc of z̄ (per-dimension standardised)."""
+        return (zc - self.context_mu) / self.context_std
+
     def decode_logits(self, z_bar: torch.Tensor) -> torch.Tensor:
-        return self.decoder(F.relu(self.from_latent(z_bar)).view(-1, *self.feature_shape))
+        """z̄ = (z_t, standardised zc), as `encode` gives it → logits of p(s_t | z_t, zc)."""
+        z, zc = z_bar[:, : self.state_dim], z_bar[:, self.state_dim:]
+        return self._state_logits(z, zc * self.context_std + self.context_mu)
 
     def decode(self, z_bar: torch.Tensor) -> torch.Tensor:
-        """z̄ = (z_t, zc) (N, latent_dim) → images (N, 3, S, S) in [0, 1]."""
+        """z̄ = (z_t, zc) (N, latent_dim), as `encode` gives it → images (N, 3, S, S) in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z_bar))
 
     def decode_context(self, zc: torch.Tensor) -> torch.Tensor:
@@ -97,7 +115,7 @@ class ContextConditionedVAE(nn.Module):
         zc = self.encode_context_tensor(contexts)
         mu, logvar = self.encode_tensor(images, zc)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        recon = _recon_nll(self.decode_logits(torch.cat([z, zc], 1)), images, decoder)
+        recon = _recon_nll(self._state_logits(z, zc), images, decoder)
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
         context_logits = self.context_decoder(F.relu(self.from_context(zc)).view(-1, *self.feature_shape))
         context_recon = _recon_nll(context_logits, contexts, decoder)
@@ -120,12 +138,24 @@ class ContextConditionedVAE(nn.Module):
         for start in range(0, len(frames), batch_size):
             zc = self.encode_context_tensor(to_tensor(contexts[start:start + batch_size], device))
             mu, logvar = self.encode_tensor(to_tensor(frames[start:start + batch_size], device), zc)
-            out_z.append(torch.cat([mu, zc], 1))
+            out_z.append(torch.cat([mu, self.standardise_context(zc)], 1))
             out_logvar.append(torch.cat([logvar, torch.zeros_like(zc)], 1))
         if not out_z:
             empty = np.zeros((0, self.latent_dim), np.float32)
             return empty, empty.copy()
         return torch.cat(out_z).cpu().numpy(), torch.cat(out_logvar).cpu().numpy()
+
+    @torch.no_grad()
+    def fit_context_scale(self, contexts: np.ndarray, batch_size: int = 1024) -> None:
+        """Standardise zc with the mean and standard deviation of e0 over `contexts` (uint8 first frames)."""
+        raw = torch.cat([self.encode_context_tensor(to_tensor(contexts[i:i + batch_size], self.device))
+                         for i in range(0, len(contexts), batch_size)]) if len(contexts) else None
+        if raw is None or len(raw) < 2:
+            self.context_mu.zero_()
+            self.context_std.fill_(1.0)
+            return
+        self.context_mu.copy_(raw.mean(0))
+        self.context_std.copy_(raw.std(0).clamp_min(1e-3))
 
     @torch.no_grad()
     def init_output_bias(self, frames: np.ndarray) -> None:

@@ -58,6 +58,7 @@ class VAEConfig:
     online_batches: int = 500
     model: str = "vae"  # "vae" (RIG) or "ccvae" (CC-RIG, thesis §3.4.2): latent_dim is then the size of z_t
     context_dim: int = 16  # CC-VAE: size of the context latent zc = e0(s0) (the thesis gives none; our choice)
+    standardise_context: bool = True  # CC-VAE: zc of z̄ standardised over the replay's contexts (ours; ccvae.py)
 
 
 @dataclass(frozen=True)
