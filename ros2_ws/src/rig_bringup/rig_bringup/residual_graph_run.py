@@ -31,6 +31,7 @@ from std_msgs.msg import UInt64
 
 from rig_bringup.graph_run import EVAL_EPISODE_BASE, GraphError, GraphRun
 from rig_core.errors import RigError
+from rig_core.residual_report import strips_figure
 from rig_core.residual_rl import ResidualRLConfig, evaluate_policy, make_env
 from rig_core.residual_weights import ResidualWeights, load_residual_weights
 from rig_interfaces.msg import Goal
@@ -42,6 +43,7 @@ METHODS = {"residual": {"kp": 1.0, "residual_bound": 1.0}, "rl": {"kp": 0.0, "re
            "residual_sac": {"kp": 1.0, "residual_bound": 1.0, "algo": "sac"},
            "rl_sac": {"kp": 0.0, "residual_bound": 1.0, "algo": "sac"}}  # as benchmarks/bench_residual.py
 HORIZON = 30  # sawyer_sim insertion's episode length
+STRIP_STEPS = 10  # frames per strip row: the last steps of an episode
 
 
 def node_overrides(config: ResidualRLConfig, out: Path) -> dict[str, dict[str, Any]]:
@@ -72,30 +74,12 @@ def evaluate_through_graph(job: GraphRun, weights: ResidualWeights, episodes: in
         info = dict(zip(sim.distance_names, sim.distances, strict=True))
         success.append(float(info["is_success"]))
         distance.append(float(info["ee_distance"]))
-        if i < strips:
-            frames_out.append(np.stack(frames))
+        if i < strips:  # the episode's last STRIP_STEPS frames, where the peg meets the socket
+            last = len(frames) - STRIP_STEPS
+            frames_out.append({"episode": i, "policy": "through the graph", "success": bool(info["is_success"]),
+                               "frames": np.stack(frames[-STRIP_STEPS:]), "steps": list(range(max(last, 0), len(frames)))})
     return {"success_rate": float(np.mean(success)), "final_distance": float(np.mean(distance)),
             "per_episode_success": success, "frames": frames_out}
-
-
-def save_strips(path: Path, rollouts: list[np.ndarray], per_row: int = 10) -> None:
-    """Rollout frames around contact (the last `per_row` of each episode, where the peg meets the socket), one row each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(rollouts), per_row, figsize=(per_row * 1.1, len(rollouts) * 1.2), squeeze=False)
-    for row, frames in zip(axes, rollouts, strict=True):
-        picked = frames[-per_row:]
-        for k, ax in enumerate(row):
-            ax.axis("off")
-            if k < len(picked):
-                ax.imshow(picked[k])
-    fig.suptitle("through the graph: the last steps of held-out episodes", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def run(config: ResidualRLConfig, out: Path, domain_id: int, timeout: float, command: str) -> dict[str, Any]:
@@ -146,7 +130,7 @@ def run(config: ResidualRLConfig, out: Path, domain_id: int, timeout: float, com
               f"success {row['success_rate']:.2f}, final distance {row['final_distance'] * 1000:.1f} mm", flush=True)
     frames = graph_eval.pop("frames")
     if frames:
-        save_strips(out / "rollouts_graph.png", frames)
+        strips_figure(frames, out / "rollouts_graph.png", "Through the graph: the last steps of held-out episodes")
     result = {"config": dataclasses.asdict(config), "command": command, "curve": curve,
               "final_through_graph": {"step": step, **graph_eval}, "practice_s": practice_s,
               "wall_s": time.monotonic() - wall_start}

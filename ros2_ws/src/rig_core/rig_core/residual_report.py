@@ -61,7 +61,8 @@ def contact_strips(config: ResidualRLConfig, policies: dict[str, ResidualPolicy]
     return rows
 
 
-def _strips_figure(rows: list[dict[str, Any]], path: Path) -> None:
+def strips_figure(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+    """One row of frames per rollout (`frames`, `steps`, `episode`, `policy`, `success`, and `f_z` where measured)."""
     n = max(len(r["frames"]) for r in rows)
     fig, axes = plt.subplots(len(rows), n, figsize=(n * 1.05, len(rows) * 1.25), squeeze=False)
     for ax_row, row in zip(axes, rows, strict=True):
@@ -69,10 +70,11 @@ def _strips_figure(rows: list[dict[str, Any]], path: Path) -> None:
             ax.axis("off")
             if k < len(row["frames"]):
                 ax.imshow(row["frames"][k])
-                ax.set_title(f"t={row['steps'][k]} f_z={row['f_z'][k]:.1f}", fontsize=5)
+                force = f" f_z={row['f_z'][k]:.1f}" if "f_z" in row else ""
+                ax.set_title(f"t={row['steps'][k]}{force}", fontsize=5)
         ax_row[0].text(-0.1, 0.5, f"ep {row['episode']}: {row['policy']}\n{'inserted' if row['success'] else 'not inserted'}",
                        transform=ax_row[0].transAxes, ha="right", va="center", fontsize=6)
-    fig.suptitle("Around contact: the P-controller alone vs the learned policy, same held-out episodes", fontsize=8)
+    fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -118,7 +120,8 @@ def write_residual_report(results: list[dict[str, Any]], strips: list[dict[str, 
     curves = [r["curve"] for r in results]
     _curve_figure(curves, controller, label, out / "success.png")
     if strips:
-        _strips_figure(strips, out / "contact.png")
+        strips_figure(strips, out / "contact.png",
+                      "Around contact: the P-controller alone vs the learned policy, same held-out episodes")
     finals = [c[-1]["success_rate"] for c in curves]
     rows = "".join(f"<tr><td>{row['step']}</td>" + "".join(f"<td>{c[i]['success_rate']:.2f}</td>" for c in curves)
                    + "</tr>" for i, row in enumerate(curves[0][:min(len(c) for c in curves)]))
