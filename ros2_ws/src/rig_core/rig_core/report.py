@@ -112,8 +112,12 @@ def _vae_figure(result: RunResult, path: Path) -> None:
             goals = agent.sample_goals(8)
         recon = to_uint8(agent.vae.decode(mu))
         prior = to_uint8(agent.vae.decode(torch.as_tensor(goals, device=agent.vae.device)))
-    _image_grid([frames, recon, prior], ["held-out images", "VAE reconstructions", "samples from the prior (imagined goals)"],
-                path, "β-VAE")
+    if agent.contextual:
+        labels, title = ["held-out images (each its own context s0)", "CC-VAE reconstructions",
+                         "imagined goals (z_g ~ N(0, I), zc of the first image's scene)"], "CC-VAE"
+    else:
+        labels, title = ["held-out images", "VAE reconstructions", "samples from the prior (imagined goals)"], "β-VAE"
+    _image_grid([frames, recon, prior], labels, path, title)
 
 
 def proposed_goal_slots(result: RunResult, n: int, seed: int = 0) -> tuple[np.ndarray, SkewedDistribution]:
