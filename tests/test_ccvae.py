@@ -107,7 +107,7 @@ def test_context_latent_is_standardised_over_the_scenes_and_decodes_as_before():
         cc.to_context.bias.add_(7.0)  # e0 with a large output (norm ~20), as an unregularised one grows in training
     raw, _ = cc.encode(states, contexts)
     with torch.no_grad():
-        images = cc.decode(torch.as_tensor(raw))
+        images, firsts = cc.decode(torch.as_tensor(raw)), cc.decode_context(torch.as_tensor(raw[:, 2:]))
     cc.fit_context_scale(contexts)
     z, _ = cc.encode(states, contexts)
     np.testing.assert_allclose(z[:, :2], raw[:, :2], atol=1e-5)  # z_t is conditioned on e0's own zc
@@ -116,6 +116,7 @@ def test_context_latent_is_standardised_over_the_scenes_and_decodes_as_before():
     assert np.linalg.norm(raw[:, 2:], axis=1).mean() > 5 * np.linalg.norm(z[:, 2:], axis=1).mean()
     with torch.no_grad():
         np.testing.assert_allclose(cc.decode(torch.as_tensor(z)).numpy(), images.numpy(), atol=1e-5)
+        np.testing.assert_allclose(cc.decode_context(torch.as_tensor(z[:, 2:])).numpy(), firsts.numpy(), atol=1e-5)
 
 
 def test_context_replay_knows_each_frames_first_frame_and_drops_episodes_cut_by_the_ring():

@@ -134,11 +134,12 @@ class RIGAgent:
         frames = buf.frames[: buf.stored_frame_count()]
         if self.vae_version == 0:
             self.vae.init_output_bias(frames)
-        stats = train_ccvae(self.vae, frames, buf.stored_context_rows(), n_batches, cfg.batch_size, cfg.beta,
+        context_rows, trainable = buf.stored_context_rows(), buf.trainable_rows()
+        stats = train_ccvae(self.vae, frames, context_rows, n_batches, cfg.batch_size, cfg.beta,
                             self.vae_optim, self.rng, cfg.decoder, on_batch,
-                            beta_warmup=min(cfg.beta_warmup_batches, n_batches // 2), rows=buf.trainable_rows())
+                            beta_warmup=min(cfg.beta_warmup_batches, n_batches // 2), rows=trainable)
         if cfg.standardise_context:
-            self.vae.fit_context_scale(frames[np.unique(buf.stored_context_rows()[buf.trainable_rows()])])
+            self.vae.fit_context_scale(frames[np.unique(context_rows[trainable])])
         buf.reencode(self.vae.encode)
         self.vae_version += 1
         return stats

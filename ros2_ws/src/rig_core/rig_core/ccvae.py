@@ -96,18 +96,26 @@ class ContextConditionedVAE(nn.Module):
         """e0's zc → the zc of z̄ (per-dimension standardised)."""
         return (zc - self.context_mu) / self.context_std
 
+    def _unstandardise_context(self, zc: torch.Tensor) -> torch.Tensor:
+        """The zc of z̄ → e0's own zc (inverse of `standardise_context`)."""
+        return zc * self.context_std + self.context_mu
+
     def decode_logits(self, z_bar: torch.Tensor) -> torch.Tensor:
         """z̄ = (z_t, standardised zc), as `encode` gives it → logits of p(s_t | z_t, zc)."""
         z, zc = z_bar[:, : self.state_dim], z_bar[:, self.state_dim:]
-        return self._state_logits(z, zc * self.context_std + self.context_mu)
+        return self._state_logits(z, self._unstandardise_context(zc))
 
     def decode(self, z_bar: torch.Tensor) -> torch.Tensor:
         """z̄ = (z_t, zc) (N, latent_dim), as `encode` gives it → images (N, 3, S, S) in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z_bar))
 
+    def _context_logits(self, zc: torch.Tensor) -> torch.Tensor:
+        """e0's own zc → logits of p(s0 | zc) (d0)."""
+        return self.context_decoder(F.relu(self.from_context(zc)).view(-1, *self.feature_shape))
+
     def decode_context(self, zc: torch.Tensor) -> torch.Tensor:
-        """zc → ŝ0 = d0(zc) in [0, 1]."""
-        return torch.sigmoid(self.context_decoder(F.relu(self.from_context(zc)).view(-1, *self.feature_shape)))
+        """The zc of z̄, as `encode` gives it → ŝ0 = d0(zc) in [0, 1]."""
+        return torch.sigmoid(self._context_logits(self._unstandardise_context(zc)))
 
     def loss(self, images: torch.Tensor, contexts: torch.Tensor, beta: float,
              decoder: str = "bernoulli") -> tuple[torch.Tensor, dict[str, float]]:
@@ -117,8 +125,7 @@ class ContextConditionedVAE(nn.Module):
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         recon = _recon_nll(self._state_logits(z, zc), images, decoder)
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
-        context_logits = self.context_decoder(F.relu(self.from_context(zc)).view(-1, *self.feature_shape))
-        context_recon = _recon_nll(context_logits, contexts, decoder)
+        context_recon = _recon_nll(self._context_logits(zc), contexts, decoder)
         total = recon + beta * kl + context_recon
         return total, {"vae/loss": total.item(), "vae/recon": recon.item(), "vae/kl": kl.item(),
                        "vae/context_recon": context_recon.item()}
@@ -148,12 +155,12 @@ class ContextConditionedVAE(nn.Module):
     @torch.no_grad()
     def fit_context_scale(self, contexts: np.ndarray, batch_size: int = 1024) -> None:
         """Standardise zc with the mean and standard deviation of e0 over `contexts` (uint8 first frames)."""
-        raw = torch.cat([self.encode_context_tensor(to_tensor(contexts[i:i + batch_size], self.device))
-                         for i in range(0, len(contexts), batch_size)]) if len(contexts) else None
-        if raw is None or len(raw) < 2:
+        if len(contexts) < 2:  # no spread to measure: the identity
             self.context_mu.zero_()
             self.context_std.fill_(1.0)
             return
+        raw = torch.cat([self.encode_context_tensor(to_tensor(contexts[i:i + batch_size], self.device))
+                         for i in range(0, len(contexts), batch_size)])
         self.context_mu.copy_(raw.mean(0))
         self.context_std.copy_(raw.std(0).clamp_min(1e-3))
 

@@ -107,16 +107,14 @@ def _vae_figure(result: RunResult, path: Path) -> None:
         if agent.contextual:  # CC-VAE: each image is its own context; imagined goals for the first image's scene
             mu = torch.as_tensor(agent.encode(frames, frames)[0], device=agent.vae.device)
             goals = agent.sample_goals(8, mu[:1].cpu().numpy())
+            labels, title = ["held-out images (each its own context s0)", "CC-VAE reconstructions",
+                             "imagined goals (z_g ~ N(0, I), zc of the first image's scene)"], "CC-VAE"
         else:
             mu, _ = agent.vae.encode_tensor(to_tensor(frames, agent.vae.device))
             goals = agent.sample_goals(8)
+            labels, title = ["held-out images", "VAE reconstructions", "samples from the prior (imagined goals)"], "β-VAE"
         recon = to_uint8(agent.vae.decode(mu))
         prior = to_uint8(agent.vae.decode(torch.as_tensor(goals, device=agent.vae.device)))
-    if agent.contextual:
-        labels, title = ["held-out images (each its own context s0)", "CC-VAE reconstructions",
-                         "imagined goals (z_g ~ N(0, I), zc of the first image's scene)"], "CC-VAE"
-    else:
-        labels, title = ["held-out images", "VAE reconstructions", "samples from the prior (imagined goals)"], "β-VAE"
     _image_grid([frames, recon, prior], labels, path, title)
 
 
