@@ -54,7 +54,16 @@ class Probe:
             if condition():
                 return
             time.sleep(0.02)
-        raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
+        raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}; heard {self.heard()}")
+
+    def heard(self) -> str:
+        """What arrived on each listened topic: the count, and for text topics (String) the last message."""
+        with self._lock:
+            parts = []
+            for topic, timed in self.received.items():
+                last = getattr(timed[-1][1], "data", None) if timed else None
+                parts.append(f"{topic}: {len(timed)}" + (f" (last: {last[:300]})" if isinstance(last, str) else ""))
+        return "; ".join(parts) or "nothing"
 
     def wait_count(self, topic: str, n: int, timeout: float) -> list[Any]:
         self.wait_for(lambda: len(self.received[topic]) >= n, timeout, f"{n} messages on {topic}")

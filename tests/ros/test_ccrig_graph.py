@@ -10,6 +10,7 @@ import json
 import numpy as np
 from conftest import start_nodes_heard, stop_all
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
 
 from rig_core.policy_weights import load_policy_weights
 from rig_interfaces.msg import ExperienceStep, Goal, Weights
@@ -26,6 +27,7 @@ def test_goals_latents_and_steps_carry_each_episodes_first_frame(probe, ros_env,
                                                              durability=DurabilityPolicy.TRANSIENT_LOCAL))
     probe.listen("/episode/goal", Goal, qos=GOALS)  # a goal every 4 steps: a depth-1 reader drops some under load
     probe.listen("/policy/experience", ExperienceStep, qos=RELIABLE)
+    probe.listen("/policy/status", String)  # on a timeout the message says why the policy held still
     overrides = {"sim_node": {"env": "color_pusher"},
                  "episode_node": {"horizon": HORIZON, "num_episodes": EPISODES},
                  "trainer_node": {"env": "color_pusher", "config_overrides": json.dumps({"vae": {"model": "ccvae"}}),

@@ -8,6 +8,10 @@ Every node runs in its own process (rig_bringup.bringup) and bag_recorder record
 plus /demo/goal (each demo's goal: its final frame) and /demo/state. Demos are steps with is_demo on
 /policy/experience; offline_train reads the bag as it is. Stops (Ctrl-C-clean) when demo_node reports
 `--demos` successes, or on Ctrl-C / timeout (the bag is closed cleanly either way).
+
+The recorder subscribes to a topic once it sees its publisher, so the node that starts the demos (the trainer,
+whose first weights the graph waits for) is held back until the recorder has subscribed to the experience and
+demo topics: no step of the first demo goes out before the bag listens.
 """
 
 from __future__ import annotations
@@ -30,38 +34,58 @@ from std_msgs.msg import String
 from rig_bringup.bringup import Bringup
 from rig_runtime.graph import graph_file, load_graph, parse_overrides
 from rig_runtime.qos import LATCHED_QOS
-from rig_trainer.bags import DEFAULT_TOPICS
+from rig_trainer.bags import DEFAULT_TOPICS, EXPERIENCE_TOPIC
 
 DEMO_TOPICS = ("/demo/goal", "/demo/state")
 GRAPH_FILE = "collect_demos_sim.yaml"
+HELD_BACK = "trainer_node"  # its first weights start the demos
+RECORDER = "bag_recorder"
 
 
 def default_graph() -> Path:
     return graph_file(GRAPH_FILE)
 
 
-def watch_demos(demos: int, timeout: float, stop: list[int]) -> dict:
-    """Spin until /demo/state reports `demos` successes (or finished / timeout / a signal); the last state."""
-    context = Context()
-    rclpy.init(context=context)
-    node = Node("collect_demos", context=context)
-    state: dict = {}
-    node.create_subscription(String, "/demo/state", lambda m: state.update(json.loads(m.data)), LATCHED_QOS)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    deadline, last = time.monotonic() + timeout, -1
-    try:
+class DemoWatch:
+    """An rclpy node that watches the recorder's subscriptions and /demo/state."""
+
+    def __init__(self) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = Node("collect_demos", context=self.context)
+        self.state: dict = {}
+        self.node.create_subscription(String, "/demo/state", lambda m: self.state.update(json.loads(m.data)),
+                                      LATCHED_QOS)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def recorder_missing(self, topics: tuple[str, ...]) -> list[str]:
+        """The `topics` the recorder has not subscribed to yet."""
+        return [t for t in topics if not any(info.node_name == RECORDER
+                                             for info in self.node.get_subscriptions_info_by_topic(t))]
+
+    def wait_for_recorder(self, topics: tuple[str, ...], timeout: float, stop: list[int]) -> list[str]:
+        """Spin until the recorder has subscribed to every one of `topics`; those still missing."""
+        deadline = time.monotonic() + timeout
+        while not stop and time.monotonic() < deadline and self.recorder_missing(topics):
+            self.executor.spin_once(timeout_sec=0.1)
+        return self.recorder_missing(topics)
+
+    def demos(self, demos: int, timeout: float, stop: list[int]) -> dict:
+        """Spin until /demo/state reports `demos` successes (or finished / timeout / a signal); the last state."""
+        deadline, last = time.monotonic() + timeout, -1
         while not stop and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
-            if state.get("successes", 0) != last:
-                last = state.get("successes", 0)
+            self.executor.spin_once(timeout_sec=0.1)
+            if self.state.get("successes", 0) != last:
+                last = self.state.get("successes", 0)
                 print(f"[collect_demos] {last}/{demos} demos", flush=True)
-            if last >= demos or state.get("state") == "finished":
+            if last >= demos or self.state.get("state") == "finished":
                 break
-    finally:
-        node.destroy_node()
-        rclpy.shutdown(context=context)
-    return state
+        return self.state
+
+    def close(self) -> None:
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap")
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds")
     parser.add_argument("--grace", type=float, default=15.0, help="seconds nodes get to stop")
+    parser.add_argument("--recorder-timeout", type=float, default=60.0,
+                        help="seconds the recorder gets to subscribe before the demos start")
     args = parser.parse_args(argv)
     if args.out.exists():
         print(f"collect_demos: {args.out} exists; choose a new --out", file=sys.stderr)
@@ -87,14 +113,26 @@ def main(argv: list[str] | None = None) -> int:
     recorder = subprocess.Popen([sys.executable, "-m", "rig_trainer.bag_recorder", "-o", str(args.out), "--storage",
                                  args.storage, "--max-duration", "0", "--flush-period", "0.5",
                                  "--topics", *DEFAULT_TOPICS, *DEMO_TOPICS])
+    watch, state, code = DemoWatch(), {}, 1
     with tempfile.TemporaryDirectory(prefix="rig-collect-") as scratch:
         bringup = Bringup(graph, Path(scratch))
         try:
+            held = [spec for spec in graph.nodes if spec.name == HELD_BACK]
             for spec in graph.nodes:
-                bringup.start(spec)
-            state = watch_demos(args.demos, args.timeout, stop)
-            time.sleep(1.0)  # the last demo's goal and final step reach the recorder
+                if spec not in held:
+                    bringup.start(spec)
+            required = (EXPERIENCE_TOPIC, *DEMO_TOPICS)
+            missing = watch.wait_for_recorder(required, args.recorder_timeout, stop)
+            if missing and not stop:
+                print(f"collect_demos: the recorder did not subscribe to {', '.join(missing)} within "
+                      f"{args.recorder_timeout:.0f} s; no demo was started", file=sys.stderr)
+            elif not stop:
+                for spec in held:
+                    bringup.start(spec)
+                state = watch.demos(args.demos, args.timeout, stop)
+                time.sleep(1.0)  # the last demo's goal and final step reach the recorder
         finally:
+            watch.close()
             code = bringup.shutdown(args.grace)
             recorder.send_signal(signal.SIGINT)
             try:

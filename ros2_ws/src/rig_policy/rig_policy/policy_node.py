@@ -52,6 +52,7 @@ from rig_runtime.scheduling import DeadlineClock, make_realtime
 
 WATCHDOG_SLOTS = 5  # watchdog checks per control period (the tick is slot 0)
 # Lock-step: ticks blocked for these reasons consumed no episode latent, so they send no command.
+HOLD_REPORT_AFTER = 5.0  # s of one reason to hold still before the log names it (/policy/status has every tick)
 IDLE_REASONS = ("no goal", "no weights", "no latent", "no new latent", "latent older than the episode",
                 "latent of another context", "episode done")
 
@@ -103,6 +104,7 @@ class PolicyNode(Node):
         self.teleop_held_at: int | None = None  # ns of the last Joy with the override button held
         self.episode_active, self.t, self.last_latent_ns = False, 0, -1
         self.answered: tuple[int, TwistStamped] | None = None  # lock-step: (latent stamp, the command it got)
+        self.hold_reason, self.hold_since = "", time.monotonic()
         self.cmd_pub = self.create_publisher(TwistStamped, "/robot/ee_velocity_cmd", COMMAND_QOS)
         self.exp_pub = self.create_publisher(ExperienceStep, "/policy/experience", STREAM_QOS)
         self.status_pub = self.create_publisher(String, "/policy/status", 10)
@@ -147,6 +149,7 @@ class PolicyNode(Node):
                 return
             with self._incoming_lock:
                 self._incoming = weights
+            self.get_logger().info(f"policy weights version {version}")
 
         if self.p.trigger == "latent":
             load()  # lock-step: nothing runs between ticks, and the next tick must use these weights
@@ -312,6 +315,7 @@ class PolicyNode(Node):
             if self._incoming is not None:
                 self.weights, self._incoming = self._incoming, None
         reason = self.blocked(now)
+        self.note_hold(reason)
         velocity, action, is_demo = np.zeros(self.dims), np.zeros(self.dims, np.float32), False
         self.residual_out = None
         position = (np.array([self.pose.pose.position.x, self.pose.pose.position.y, self.pose.pose.position.z][:self.dims])
@@ -356,6 +360,15 @@ class PolicyNode(Node):
                   "image_ns": stamp_ns(self.latent.header.stamp) if self.latent else 0,
                   "policy_version": self.weights.version if self.weights else 0, "velocity": velocity.tolist()}
         self.status_pub.publish(String(data=json.dumps(status)))
+
+    def note_hold(self, reason: str) -> None:
+        """Log a reason the arm has held still for `HOLD_REPORT_AFTER` s (steady time), at most every 10 s."""
+        now = time.monotonic()
+        if reason != self.hold_reason:
+            self.hold_reason, self.hold_since = reason, now
+        elif reason and reason != "episode done" and now - self.hold_since >= HOLD_REPORT_AFTER:
+            self.get_logger().info(f"holding still for {now - self.hold_since:.0f} s: {reason}",
+                                   throttle_duration_sec=10.0)
 
     def goal_state_and_target(self) -> tuple[np.ndarray, np.ndarray]:
         """Observation state: the goal's state and the controller's target x* (xyz)."""
