@@ -63,7 +63,8 @@ def _children_cpu(parent: int) -> dict[str, float]:
 
 def run_rig(args: argparse.Namespace, out: Path) -> dict:
     cmd = [str(ROOT / ".venv" / "bin" / "rig"), "run", "--env", args.env, "--steps", str(args.steps), "--eval-every",
-           str(args.eval_every), "--seeds", str(args.seed), "--out", str(out), "--quiet", "--threads", str(args.threads)]
+           str(args.eval_every), "--seeds", str(args.seed), "--out", str(out), "--quiet",
+           "--threads", str(args.rig_threads or args.threads)]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "MUJOCO_GL": "egl"})
     wall = time.monotonic() - t0
@@ -83,7 +84,8 @@ def run_graph(args: argparse.Namespace, out: Path) -> dict:
     probe.listen("/trainer/metrics", String, qos=100)
     cmd = [sys.executable, "-m", "rig_bringup.graph_run", "--env", args.env, "--steps", str(args.steps),
            "--eval-every", str(args.eval_every), "--seed", str(args.seed), "--out", str(out), "--domain-id", str(domain),
-           "--threads", str(args.threads)]
+           "--threads", str(args.threads)] + (["--pretrain-threads", str(args.pretrain_threads)]
+                                               if args.pretrain_threads else [])
     cpu: dict[str, float] = {}
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ROS_ENV)
@@ -143,6 +145,10 @@ def main() -> None:
     parser.add_argument("--only", choices=["rig", "graph"])
     parser.add_argument("--threads", type=int, default=1, help="torch threads of `rig run` and of graph_run's trainer "
                         "(default 1: two threads on a loaded 2-core machine spin against each other)")
+    parser.add_argument("--rig-threads", type=int, help="`rig run`'s torch threads, where they differ from --threads "
+                        "(e.g. each at its best)")
+    parser.add_argument("--pretrain-threads", type=int, help="graph_run's trainer threads during VAE pre-training "
+                        "(default: graph_run's, torch's choice)")
     args = parser.parse_args()
     out = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
     load = os.getloadavg()[0]

@@ -20,7 +20,7 @@ from rig_core.agent import RIGAgent
 from rig_core.checkpoint import load_checkpoint, load_policy_bytes, load_tensors, policy_bytes, save_checkpoint
 from rig_core.cli import main as rig_main
 from rig_core.config import default_config
-from rig_core.device import parse_device
+from rig_core.device import parse_device, torch_threads
 from rig_core.errors import DeviceError
 from rig_core.images import to_tensor
 from rig_core.offline import ALGORITHMS, TrajectoryDataset
@@ -241,3 +241,16 @@ def test_scripts_exit_with_one_line(no_gpu, capsys):
         device_or_exit("cuda", "bench")
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.startswith("bench: error: device 'cuda': CUDA is not available") and _one_line(err)
+
+
+def test_torch_threads_sets_the_count_for_the_block_and_restores_it_after_an_error():
+    before = torch.get_num_threads()
+    with torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(before + 2):
+        assert torch.get_num_threads() == before + 2
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+    with torch_threads(0):  # 0: unchanged
+        assert torch.get_num_threads() == before

@@ -79,7 +79,8 @@ def graph_path() -> Path:
     return graph_file(GRAPH_FILE)
 
 
-def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: int = 1) -> dict[str, dict[str, Any]]:
+def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: int = 1,
+                   pretrain_threads: int = 0) -> dict[str, dict[str, Any]]:
     """Parameters that make the graph run `config`: the trainer gets the whole config as JSON."""
     trainer_config = {k: v for k, v in config.to_dict().items() if k not in ("env", "total_steps")}
     return {
@@ -92,7 +93,8 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: in
                          "checkpoint_every": 3600.0, "publish_when_idle": True,
                          "step_synchronous": True, "publish_every": 10**9,
                          "nice": 0, "sched_idle": False,  # lock-step waits for the trainer: no real-time loop to protect
-                         "torch_threads": torch_threads},  # what `rig run` trains with (torch's default here)
+                         "torch_threads": torch_threads,  # what `rig run` trains with (torch's default here)
+                         "pretrain_threads": pretrain_threads},
     }
 
 
@@ -100,6 +102,12 @@ def trainer_threads() -> int:
     """The trainer's default torch threads: torch's own choice less the cores the four other nodes keep busy. On
     2 cores, 2 trainer threads made the graph slower (170.7 s against 139.9 s with 1, benchmarks/RESULTS.md)."""
     return max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - 4))
+
+
+def pretrain_threads() -> int:
+    """The VAE pre-training's default torch threads: torch's own choice, as `rig run` has. In lock-step the other
+    nodes are idle while it runs (the episode node waits for the trainer), so it need not leave them cores."""
+    return torch.get_num_threads()
 
 
 class Watcher:
@@ -307,7 +315,7 @@ def evaluate_in_process(env, goals: GoalSet, weights: PolicyWeights, seed: int) 
 
 
 def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str, threads: int | None = None,
-        arms: int = 1, prefixes: dict[str, list[str]] | None = None) -> Path:
+        arms: int = 1, prefixes: dict[str, list[str]] | None = None, vae_threads: int | None = None) -> Path:
     import sawyer_sim
     from rig_core.agent import RIGAgent
     from rig_core.checkpoint import load_checkpoint
@@ -325,7 +333,8 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     horizon = local_env.max_episode_steps
     goals = pool.submit(make_goal_set, local_env, config.eval_goals, config.eval_seed).result()
     wall_start = time.monotonic()
-    graph = expand_arms(load_graph(graph_path(), node_overrides(config, horizon, out, threads or trainer_threads())), arms)
+    overrides = node_overrides(config, horizon, out, threads or trainer_threads(), vae_threads or pretrain_threads())
+    graph = expand_arms(load_graph(graph_path(), overrides), arms)
     job = GraphRun(graph, out, horizon, domain_id, timeout, config.eval_seed, arms, prefixes)
     pending: list[tuple[int, int, Future[EvalResult]]] = []  # (step, weights version, in-process evaluation)
     timings: dict[str, float] = {}
@@ -404,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run NODE behind COMMAND (e.g. trainer_node='ip netns exec learner'); repeatable")
     parser.add_argument("--threads", type=int, help="the trainer's torch threads (default: torch's choice less 4 cores for the "
                         "other nodes, at least 1)")
+    parser.add_argument("--pretrain-threads", type=int, help="the trainer's torch threads during VAE pre-training, "
+                        "while the graph waits on it (default: torch's choice, as rig run)")
     args = parser.parse_args(argv)
     overrides = parse_set_items(args.set)
     flags = {"total_steps": args.steps, "eval_every": args.eval_every, "eval_goals": args.eval_goals, "seed": args.seed}
@@ -420,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
             if not sep or not node or not prefix.strip():
                 raise GraphError(f"--node-prefix wants NODE=COMMAND, got {item!r}")
             prefixes[node] = shlex.split(prefix)
-        report = run(config, Path(args.out), domain, args.timeout, command, args.threads, args.arms, prefixes)
+        report = run(config, Path(args.out), domain, args.timeout, command, args.threads, args.arms, prefixes,
+                     args.pretrain_threads)
     except (RigError, GraphError) as err:
         print(f"graph_run: error: {err}", file=sys.stderr)
         return 2

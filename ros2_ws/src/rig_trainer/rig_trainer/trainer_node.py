@@ -32,7 +32,7 @@ from std_msgs.msg import String
 from rig_core.agent import RIGAgent
 from rig_core.checkpoint import MODEL_FILE, load_checkpoint, policy_bytes, save_checkpoint
 from rig_core.config import default_config
-from rig_core.device import DEVICE_HELP, parse_device
+from rig_core.device import DEVICE_HELP, parse_device, torch_threads
 from rig_core.errors import RigError
 from rig_core.experience_stream import EpisodeAssembler, MultiArmAssembler
 from rig_core.skewfit import skew_active, vae_training_due
@@ -69,6 +69,8 @@ class TrainerNode(Node):
                                   "the GIL with the executor, which then waits on a starved thread under load", None),
             "cpus": ("", "comma-separated CPUs the trainer may use ('' = any), e.g. '1'", None),
             "torch_threads": (1, "torch intra-op threads", (1, 64)),
+            "pretrain_threads": (0, "torch threads for the VAE pre-training (0: torch_threads). In lock-step the "
+                                    "graph takes no step until it ends, so it may use every core", (0, 64)),
             "device": ("cpu", DEVICE_HELP, None),
             "seed": (0, "seed", (0, 2**31 - 1)),
             "init_checkpoint": ("", "offline_train output to fine-tune from ('' = none; rig_trainer.finetune)", None),
@@ -215,8 +217,11 @@ class TrainerNode(Node):
             while not self.stop.is_set() and self.context.ok():
                 self.ingest(1 if self.p.step_synchronous else None)
                 if self.agent.vae_version == 0 and buf.env_steps >= cfg.exploration_steps and buf.env_steps > 0:
-                    self.get_logger().info(f"VAE pre-training on {buf.stored_frame_count()} frames")
-                    self.agent.train_vae_on_replay(cfg.vae.pretrain_batches, on_batch=self._check_stop)
+                    threads = self.p.pretrain_threads or self.p.torch_threads
+                    self.get_logger().info(f"VAE pre-training on {buf.stored_frame_count()} frames, "
+                                           f"{threads} torch thread(s)")
+                    with torch_threads(threads):
+                        self.agent.train_vae_on_replay(cfg.vae.pretrain_batches, on_batch=self._check_stop)
                     self.steps_at_pretrain = buf.env_steps
                     self.publish_weights()
                 if cfg.goals == "skewfit":

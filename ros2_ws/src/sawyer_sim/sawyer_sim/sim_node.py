@@ -180,6 +180,7 @@ class SimNode(Node):
             wrench.wrench.force.z = float(self.info["f_z"])
             self.wrench_pub.publish(wrench)
         self.pose_pub.publish(self.pose_msg(stamp))
+        self.image_pub.publish(msg)  # after the pose (a consumer of the image finds it sent), before what no step waits on
         joints = JointState(name=self.joint_names, position=[float(self.env.data.qpos[a]) for a in self.joint_adr])
         joints.header.stamp = stamp
         self.joint_pub.publish(joints)
@@ -187,8 +188,7 @@ class SimNode(Node):
                          goal_state=self.obs["goal_state"].tolist(), distance_names=list(self.info),
                          distances=[float(v) for v in self.info.values()])
         state.header.stamp = stamp
-        self.state_pub.publish(state)
-        self.image_pub.publish(msg)  # last: a consumer of the image finds pose and state already sent
+        self.state_pub.publish(state)  # ground truth for evaluators, which pair it with the frame by stamp
         return stamp
 
     def close(self) -> None:
