@@ -110,10 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     stop: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.append(signum))
+    watch, state = DemoWatch(), {}
     recorder = subprocess.Popen([sys.executable, "-m", "rig_trainer.bag_recorder", "-o", str(args.out), "--storage",
                                  args.storage, "--max-duration", "0", "--flush-period", "0.5",
                                  "--topics", *DEFAULT_TOPICS, *DEMO_TOPICS])
-    watch, state, code = DemoWatch(), {}, 1
     with tempfile.TemporaryDirectory(prefix="rig-collect-") as scratch:
         bringup = Bringup(graph, Path(scratch))
         try:

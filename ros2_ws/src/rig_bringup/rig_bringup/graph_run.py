@@ -104,7 +104,7 @@ def trainer_threads() -> int:
     return max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - 4))
 
 
-def pretrain_threads() -> int:
+def default_pretrain_threads() -> int:
     """The VAE pre-training's default torch threads: torch's own choice, as `rig run` has. In lock-step the other
     nodes are idle while it runs (the episode node waits for the trainer), so it need not leave them cores."""
     return torch.get_num_threads()
@@ -315,7 +315,7 @@ def evaluate_in_process(env, goals: GoalSet, weights: PolicyWeights, seed: int) 
 
 
 def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: str, threads: int | None = None,
-        arms: int = 1, prefixes: dict[str, list[str]] | None = None, vae_threads: int | None = None) -> Path:
+        arms: int = 1, prefixes: dict[str, list[str]] | None = None, pretrain_threads: int | None = None) -> Path:
     import sawyer_sim
     from rig_core.agent import RIGAgent
     from rig_core.checkpoint import load_checkpoint
@@ -333,7 +333,8 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
     horizon = local_env.max_episode_steps
     goals = pool.submit(make_goal_set, local_env, config.eval_goals, config.eval_seed).result()
     wall_start = time.monotonic()
-    overrides = node_overrides(config, horizon, out, threads or trainer_threads(), vae_threads or pretrain_threads())
+    overrides = node_overrides(config, horizon, out, threads or trainer_threads(),
+                               pretrain_threads or default_pretrain_threads())
     graph = expand_arms(load_graph(graph_path(), overrides), arms)
     job = GraphRun(graph, out, horizon, domain_id, timeout, config.eval_seed, arms, prefixes)
     pending: list[tuple[int, int, Future[EvalResult]]] = []  # (step, weights version, in-process evaluation)

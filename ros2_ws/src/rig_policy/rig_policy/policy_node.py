@@ -51,8 +51,8 @@ from rig_runtime.qos import COMMAND_QOS, LATCHED_QOS, STREAM_QOS
 from rig_runtime.scheduling import DeadlineClock, make_realtime
 
 WATCHDOG_SLOTS = 5  # watchdog checks per control period (the tick is slot 0)
-# Lock-step: ticks blocked for these reasons consumed no episode latent, so they send no command.
 HOLD_REPORT_AFTER = 5.0  # s of one reason to hold still before the log names it (/policy/status has every tick)
+# Lock-step: ticks blocked for these reasons consumed no episode latent, so they send no command.
 IDLE_REASONS = ("no goal", "no weights", "no latent", "no new latent", "latent older than the episode",
                 "latent of another context", "episode done")
 
