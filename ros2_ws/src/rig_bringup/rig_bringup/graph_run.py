@@ -134,15 +134,39 @@ class Watcher:
                                   LATCHED_QOS)
         self.run_until_pubs = [n.create_publisher(UInt64, f"{ns[k]}/episode/run_until", LATCHED_QOS) for k in range(arms)]
         # The evaluation episodes run on arm 0 (the only arm with one).
-        n.create_subscription(String, f"{ns[0]}/policy/status", self.on_status, 100)
-        n.create_subscription(SimState, f"{ns[0]}/sim/state", self.on_sim_state, 100)
-        n.create_subscription(Image, f"{ns[0]}/camera/image_raw", self.on_image,
-                              QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        self.eval_ns = ns[0]
+        self.eval_subs: list[Any] = []  # /policy/status, /sim/state, frames: only while evaluating (watch_evaluation)
         self.goal_pub = n.create_publisher(Goal, f"{ns[0]}/episode/goal", LATCHED_QOS)
         self.reset = n.create_client(Reset, f"{ns[0]}/sim/reset")
         self.executor = make_executor(context=self.context)
         self.executor.add_node(n)
         self.thread = spin_in_background(self.executor, self.context)
+
+    def watch_evaluation(self, timeout: float = 10.0) -> None:
+        """Subscribe to arm 0's policy status, ground truth and frames for evaluation episodes, and wait until the
+        publishers are matched. Only then: in training every step would also wake this process three times."""
+        if self.eval_subs:
+            return
+        n, ns = self.node, self.eval_ns
+        self.eval_subs = [n.create_subscription(String, f"{ns}/policy/status", self.on_status, 100),
+                          n.create_subscription(SimState, f"{ns}/sim/state", self.on_sim_state, 100),
+                          n.create_subscription(Image, f"{ns}/camera/image_raw", self.on_image,
+                                                QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))]
+        deadline = time.monotonic() + timeout
+        while any(sub.get_publisher_count() == 0 for sub in self.eval_subs):
+            if time.monotonic() > deadline:
+                missing = [sub.topic_name for sub in self.eval_subs if sub.get_publisher_count() == 0]
+                raise GraphError(f"no publisher matched {', '.join(missing)} within {timeout:.0f} s")
+            time.sleep(0.01)
+        time.sleep(0.2)  # the publishers learn of the new readers a moment after the readers learn of them
+
+    def stop_watching_evaluation(self) -> None:
+        for sub in self.eval_subs:
+            self.node.destroy_subscription(sub)
+        self.eval_subs = []
+        with self.lock:
+            self.frames.clear()
+            self.sim_states.clear()
 
     def _set(self, name: str) -> Callable[[Any], None]:
         return lambda msg: self._store(name, msg)
@@ -262,6 +286,7 @@ class GraphRun:
         """Reset the sim with `request`, send `goal_for(answer, episode)` as an evaluation goal (deterministic policy,
         not experience), wait for the episode's end; the sim's ground truth at its last observation and its frames."""
         w = self.watcher
+        w.watch_evaluation()
         self.wait(lambda: w.reset.service_is_ready(), "the /sim/reset service")
         future = w.reset.call_async(request)
         self.wait(future.done, "an evaluation reset")
@@ -301,6 +326,7 @@ class GraphRun:
             if i < strips and frames:
                 pick = np.linspace(0, len(frames) - 1, strip_frames).round().astype(int)
                 out_strips.append({"goal": goals.images[i], "frames": np.stack([frames[j] for j in pick])})
+        w.stop_watching_evaluation()
         stale = {e: v for e, v in w.policy_versions.items() if e > self.eval_episode - len(goals.states)
                  and v != {weights.version}}
         if stale:
@@ -365,11 +391,11 @@ def run(config: RIGConfig, out: Path, domain_id: int, timeout: float, command: s
         timings["practice_s"] = time.monotonic() - t0
         t0 = time.monotonic()
         weights = job.latest_weights()
+        evaluate_later(step)  # in process, alongside the evaluation through the graph (which waits on its chain)
         final_eval = job.evaluate(goals, weights)  # 4. the final evaluation through the graph
         timings["graph_eval_s"] = time.monotonic() - t0
         print(f"[graph_run] step {step} through the graph: " + " ".join(f"{k}={v:.4f}" for k, v in final_eval.final.items())
               + f" (weights version {weights.version})", flush=True)
-        evaluate_later(step)
     finally:
         job.stop()
         pool.submit(local_env.close)

@@ -78,6 +78,7 @@ def evaluate_through_graph(job: GraphRun, weights: ResidualWeights, episodes: in
             last = len(frames) - STRIP_STEPS
             frames_out.append({"episode": i, "policy": "through the graph", "success": bool(info["is_success"]),
                                "frames": np.stack(frames[-STRIP_STEPS:]), "steps": list(range(max(last, 0), len(frames)))})
+    job.watcher.stop_watching_evaluation()
     return {"success_rate": float(np.mean(success)), "final_distance": float(np.mean(distance)),
             "per_episode_success": success, "frames": frames_out}
 
