@@ -46,7 +46,7 @@ def bench_step(n: int = 5000) -> dict:
     return out
 
 
-def bench_loop(seconds: float, realtime: bool) -> dict:
+def bench_loop(seconds: float, realtime: bool, extra: tuple[str, ...] = ()) -> dict:
     import tempfile
 
     from arm_graph import Ros1Graph
@@ -56,7 +56,7 @@ def bench_loop(seconds: float, realtime: bool) -> dict:
         try:
             g.node("sawyer_twin", "sawyer_driver.ros1.twin_node", "_enabled:=true")
             g.node("sawyer_driver", "sawyer_driver.ros1.driver_node", "_tip_link:=right_gripper_tip",
-                   f"_realtime:={str(realtime).lower()}")
+                   f"_realtime:={str(realtime).lower()}", *extra)
             g.probe("status", prefix="idle", timeout=30.0)
             g.probe("record")
             g.probe("twists", segments=[[seconds / 2, [0.02, 0, 0, 0, 0, 0]], [seconds / 2, [-0.02, 0, 0, 0, 0, 0]]])
@@ -72,13 +72,16 @@ def bench_loop(seconds: float, realtime: bool) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--driver-args", nargs="*", default=[], help="extra driver params, e.g. _compute_lead:=0")
+    ap.add_argument("--fifo-only", action="store_true", help="skip the loop without SCHED_FIFO")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "arm_driver.json")
     args = ap.parse_args()
     result = {"load_before": os.getloadavg(), "step": bench_step()}
     print(json.dumps(result["step"], indent=1))
-    for realtime in (True, False):
+    result["driver_args"] = args.driver_args
+    for realtime in (True,) if args.fifo_only else (True, False):
         key = "loop_fifo" if realtime else "loop_normal"
-        result[key] = bench_loop(args.seconds, realtime)
+        result[key] = bench_loop(args.seconds, realtime, tuple(args.driver_args))
         print(key, json.dumps(result[key]))
     result["load_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)

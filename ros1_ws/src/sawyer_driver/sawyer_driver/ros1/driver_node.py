@@ -84,6 +84,7 @@ class Driver:
         self._was_blocked = True
         self.fatal: str | None = None
         self.stopping = False
+        self._outbox: list | None = None  # while a tick is computed ahead: (publisher, message) to send at its deadline
 
         self.cmd_pub = rospy.Publisher(f"{LIMB}/joint_command", JointCommand, queue_size=1, tcp_nodelay=True)
         self.timeout_pub = rospy.Publisher(f"{LIMB}/joint_command_timeout", Float64, queue_size=1, latch=True)
@@ -169,9 +170,13 @@ class Driver:
             time.sleep(0.1)
         self.rospy.logwarn(f"{NODE}: robot did not enable within {timeout:.0f} s; waiting for it to be enabled")
 
-    def run(self, realtime: bool = True) -> None:
+    def run(self, realtime: bool = True, lead: float = 0.002) -> None:
         """The 100 Hz loop on absolute monotonic deadlines, in this (main) thread; under SCHED_FIFO when
-        ``realtime`` and permitted (root or CAP_SYS_NICE), so other work on the machine cannot delay a tick."""
+        ``realtime`` and permitted (root or CAP_SYS_NICE), so other work on the machine cannot delay a tick.
+
+        Each tick is computed ``lead`` seconds before its deadline (on the newest joint state) and its messages
+        are held until the deadline, then the joint command is stamped and sent first: the controller's
+        variable step time (p99 ~0.6 ms) no longer moves the command's send time."""
         if realtime:
             try:
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(20))  # this thread only
@@ -183,20 +188,22 @@ class Driver:
         sys.setswitchinterval(0.0002)
         gc.freeze()
         gc.disable()
+        lead = min(max(lead, 0.0), self.period / 2)
         next_tick, ticks = time.monotonic(), 0
         while not self.stopping and not self.rospy.is_shutdown():
             if self.fatal:
                 fail(NODE, self.fatal, 4)
-            now = time.monotonic()
-            self.tick(now)
+            self._outbox = []
+            self.tick(time.monotonic())
+            outbox, self._outbox = self._outbox, None
+            sleep_until(next_tick)
+            self.flush(outbox)
             ticks += 1
             gc.collect(2 if ticks % 6000 == 0 else 0)
             next_tick += self.period
-            delay = next_tick - time.monotonic()
-            if delay < -self.period:  # fell behind (suspended?): do not try to catch up
+            if next_tick - time.monotonic() < -self.period:  # fell behind (suspended?): do not try to catch up
                 next_tick = time.monotonic()
-            else:
-                time.sleep(max(delay, 0.0))
+            sleep_until(next_tick - lead)
         with self._lock:
             moving = self.sup.decide(time.monotonic()).action is Action.VELOCITY
         if moving:
@@ -266,20 +273,32 @@ class Driver:
 
     def _command(self, mode: int):
         msg = self.JointCommand()
-        msg.header.stamp = self.rospy.Time.now()
         msg.mode = mode
         msg.names = list(self.kin.joint_names)
         return msg
 
+    def _send_command(self, msg) -> None:
+        """Now, or at the tick's deadline when the tick is computed ahead (stamped as it is sent)."""
+        if self._outbox is not None:
+            self._outbox.insert(0, (self.cmd_pub, msg))
+        else:
+            self.flush([(self.cmd_pub, msg)])
+
+    def flush(self, outbox: list) -> None:
+        for pub, msg in outbox:
+            if pub is self.cmd_pub:
+                msg.header.stamp = self.rospy.Time.now()
+            pub.publish(msg)
+
     def send_velocity(self, dq: np.ndarray) -> None:
         msg = self._command(self.JointCommand.VELOCITY_MODE)
         msg.velocity = [float(v) for v in dq]
-        self.cmd_pub.publish(msg)
+        self._send_command(msg)
 
     def send_position(self, q: np.ndarray) -> None:
         msg = self._command(self.JointCommand.POSITION_MODE)
         msg.position = [float(v) for v in q]
-        self.cmd_pub.publish(msg)
+        self._send_command(msg)
 
     def publish_pose(self, q: np.ndarray) -> None:
         p, rot = self.kin.fk(q)
@@ -289,11 +308,20 @@ class Driver:
         msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in p)
         o = msg.pose.orientation
         o.x, o.y, o.z, o.w = (float(v) for v in quaternion_xyzw(rot))
-        self.pose_pub.publish(msg)
+        if self._outbox is not None:
+            self._outbox.append((self.pose_pub, msg))  # after the tick's command
+        else:
+            self.pose_pub.publish(msg)
 
 
-def read_config() -> tuple[ControllerConfig, dict]:
-    """Controller config and node options from ~params (bad values: one line, exit)."""
+def sleep_until(deadline: float) -> None:
+    delay = deadline - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def read_config() -> tuple[ControllerConfig, dict, float]:
+    """Controller config, node options and the loop's compute lead (s) from ~params (bad values: one line, exit)."""
     defaults = ControllerConfig()
     try:
         box = Workspace(low=tuple(param("~workspace_low", list(defaults.workspace.low))),
@@ -320,9 +348,12 @@ def read_config() -> tuple[ControllerConfig, dict]:
         "reset_scale": float(param("~reset_velocity_scale", 0.3)),
         "force_z_sign": float(param("~force_z_sign", 1.0)),
     }
+    lead = float(param("~compute_lead", 0.002))
+    if not 0.0 <= lead <= 0.5 / opts["rate"]:
+        fail(NODE, f"bad parameter: ~compute_lead must be in [0, half the period], got {lead}")
     if opts["force_z_sign"] not in (1.0, -1.0):
         fail(NODE, f"bad parameter: ~force_z_sign must be 1 or -1, got {opts['force_z_sign']}")
-    return cfg, opts
+    return cfg, opts, lead
 
 
 def main() -> None:
@@ -352,7 +383,7 @@ def main() -> None:
         kin = Kinematics(rospy.get_param("/robot_description"), joint_names=joints, tip_link=param("~tip_link", "right_hand"))
     except KinematicsError as exc:
         fail(NODE, str(exc), 3)
-    cfg, opts = read_config()
+    cfg, opts, lead = read_config()
     if len(opts["start_joints"]) != kin.n or len(cfg.posture) != kin.n:
         fail(NODE, f"~start_joints and ~posture need {kin.n} values")
     driver = Driver(kin, cfg, **opts)
@@ -360,7 +391,7 @@ def main() -> None:
                   f"velocity scale {cfg.velocity_scale}, {opts['rate']:.0f} Hz")
     if param("~enable", False):
         driver.enable(float(param("~enable_timeout", 5.0)))
-    driver.run(realtime=bool(param("~realtime", True)))
+    driver.run(realtime=bool(param("~realtime", True)), lead=lead)
     rospy.signal_shutdown("driver stopped")
 
 
