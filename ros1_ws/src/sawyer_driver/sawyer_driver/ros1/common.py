@@ -1,4 +1,5 @@
-"""Shared rospy helpers for the driver and the twin: a one-line fatal exit, the master check, params."""
+"""Shared rospy helpers for the driver and the twin: a one-line fatal exit, the master check, params, and the
+deadlines of their 100 Hz loops."""
 
 from __future__ import annotations
 
@@ -13,6 +14,20 @@ def fail(node: str, message: str, code: int = 2) -> NoReturn:
     """Print one clear line to stderr and exit non-zero (bad input must never become a motion)."""
     print(f"{node}: error: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
+
+
+def sleep_until(deadline: float) -> None:
+    """Sleep until ``time.monotonic()`` reads ``deadline``; return at once when it has passed."""
+    delay = deadline - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def advance_deadline(deadline: float, period: float) -> float:
+    """The next tick's deadline; after a stall of more than a period (suspended?) restart from now, not catch up."""
+    deadline += period
+    now = time.monotonic()
+    return now if deadline - now < -period else deadline
 
 
 def wait_for_master(node: str, timeout: float) -> None:

@@ -28,7 +28,7 @@ from sawyer_driver import SAWYER_JOINT_NAMES, START_JOINTS, ArmController, Contr
 from sawyer_driver.kinematics import quaternion_xyzw
 from sawyer_driver.limits import Workspace
 from sawyer_driver.reset import ResetTrajectory, reset_goal
-from sawyer_driver.ros1.common import fail, param, wait_for_master
+from sawyer_driver.ros1.common import advance_deadline, fail, param, sleep_until, wait_for_master
 from sawyer_driver.supervisor import Action, RobotState, Supervisor
 
 NODE = "sawyer_driver"
@@ -174,9 +174,9 @@ class Driver:
         """The 100 Hz loop on absolute monotonic deadlines, in this (main) thread; under SCHED_FIFO when
         ``realtime`` and permitted (root or CAP_SYS_NICE), so other work on the machine cannot delay a tick.
 
-        Each tick is computed ``lead`` seconds before its deadline (on the newest joint state) and its messages
-        are held until the deadline, then the joint command is stamped and sent first: the controller's
-        variable step time (p99 ~0.6 ms) no longer moves the command's send time."""
+        Each tick is computed ``lead`` seconds (in [0, period / 2], as read_config checks) before its deadline,
+        on the newest joint state, and its messages are held until the deadline; then the joint command is
+        stamped and sent first: the controller's variable step time (p99 ~0.6 ms) no longer moves its send time."""
         if realtime:
             try:
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(20))  # this thread only
@@ -188,7 +188,6 @@ class Driver:
         sys.setswitchinterval(0.0002)
         gc.freeze()
         gc.disable()
-        lead = min(max(lead, 0.0), self.period / 2)
         next_tick, ticks = time.monotonic(), 0
         while not self.stopping and not self.rospy.is_shutdown():
             if self.fatal:
@@ -200,9 +199,7 @@ class Driver:
             self.flush(outbox)
             ticks += 1
             gc.collect(2 if ticks % 6000 == 0 else 0)
-            next_tick += self.period
-            if next_tick - time.monotonic() < -self.period:  # fell behind (suspended?): do not try to catch up
-                next_tick = time.monotonic()
+            next_tick = advance_deadline(next_tick, self.period)
             sleep_until(next_tick - lead)
         with self._lock:
             moving = self.sup.decide(time.monotonic()).action is Action.VELOCITY
@@ -312,12 +309,6 @@ class Driver:
             self._outbox.append((self.pose_pub, msg))  # after the tick's command
         else:
             self.pose_pub.publish(msg)
-
-
-def sleep_until(deadline: float) -> None:
-    delay = deadline - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
 
 
 def read_config() -> tuple[ControllerConfig, dict, float]:

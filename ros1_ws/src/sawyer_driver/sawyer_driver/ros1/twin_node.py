@@ -19,7 +19,7 @@ import numpy as np
 
 from sawyer_driver import START_JOINTS, Kinematics
 from sawyer_driver.kinematics import quaternion_xyzw, rotation_from_xyzw, solve_ik
-from sawyer_driver.ros1.common import param, wait_for_master
+from sawyer_driver.ros1.common import advance_deadline, param, sleep_until, wait_for_master
 from sawyer_twin.arm import POSITION_MODE, VELOCITY_MODE, TwinArm
 from sawyer_twin.model import sawyer_urdf
 
@@ -205,12 +205,8 @@ class Twin:
             k += 1
             if k % state_every == 0:
                 self.publish_state()
-            next_tick += self.period
-            delay = next_tick - time.monotonic()
-            if delay < -self.period:
-                next_tick = time.monotonic()
-            else:
-                time.sleep(max(delay, 0.0))
+            next_tick = advance_deadline(next_tick, self.period)
+            sleep_until(next_tick)
 
     def publish(self, s) -> None:
         stamp = self.rospy.Time.now()
