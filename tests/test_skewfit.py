@@ -262,3 +262,34 @@ def test_loop_trains_the_vae_on_the_schedule_and_resumes_with_p_skewed(point_env
         run_rig(cfg, stops_at_step_110, tmp_path / "cut", checkpoint_every=50, show_progress=False)
     again = run_rig(cfg, point_env_factory, tmp_path / "cut", resume=True, show_progress=False)
     assert again.agent.vae_version == 4 and [row["step"] for row in again.curve] == [120, 160, 200]
+
+
+def test_env_goals_are_the_encoded_goal_frames_and_follow_the_vae():
+    """goals=env (a sim-only diagnostic): after VAE training, imagined goals are latents of the given goal images
+    under the current VAE, re-encoded when the VAE changes; without goal images it says what is missing."""
+    from point_env import PointImageEnv
+    from rig_core.errors import DataError
+
+    env = PointImageEnv(image_size=32)
+    rng = np.random.default_rng(0)
+    frames, _ = _unbalanced_frames(env, 200, 20, rng)
+    cfg = default_config("reacher", goals="env", replay_capacity=1000, image_size=32, vae={"latent_dim": 4})
+    agent = RIGAgent(cfg)
+    z, lv = agent.encode(frames)
+    agent.buffer.start_episode(frames[0], z[0], lv[0])
+    for i in range(1, len(frames)):
+        agent.buffer.add_step(np.zeros(2, np.float32), z[0], frames[i], z[i], lv[i])
+    assert agent.sample_goals(2).shape == (2, 4)  # no VAE trained yet: the prior, as RIG explores
+    agent.train_vae_on_replay(20)
+    with pytest.raises(DataError, match="set_goal_frames"):
+        agent.sample_goals(1)
+    goal_frames = frames[::11][:16]
+    agent.set_goal_frames(goal_frames)
+    goals = agent.sample_goals(64)
+    encoded = agent.encode(goal_frames)[0]
+    assert (np.abs(goals[:, None] - encoded[None]).max(-1) < 1e-5).any(1).all()
+    assert len({tuple(g) for g in np.round(goals, 5)}) > 4  # drawn across the pool
+    agent.train_vae_on_replay(5)
+    moved = agent.sample_goals(64)
+    assert (np.abs(moved[:, None] - agent.encode(goal_frames)[0][None]).max(-1) < 1e-5).any(1).all()
+    assert not (np.abs(moved[:, None] - encoded[None]).max(-1) < 1e-6).any(1).all()  # re-encoded by the new VAE

@@ -62,6 +62,8 @@ class RIGAgent:
         self.buffer = buffer_cls(config.replay_capacity, config.image_size, action_dim, d)
         self.vae_version = 0
         self.skew: SkewedDistribution | None = None  # Skew-Fit's p_skewed over the replay (goals=skewfit)
+        self.goal_frames: np.ndarray | None = None  # goals=env: images of the env's own goal states (set_goal_frames)
+        self._goal_latents: tuple[int, np.ndarray] | None = None  # (VAE version, their latents)
 
     # ---- perception --------------------------------------------------------------------------
     def encode(self, frames: np.ndarray, context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +87,24 @@ class RIGAgent:
             return self.vae.sample_goals(rows, self.torch_rng)
         if self.config.goals == "skewfit" and self.config.skewfit.goal_source == "skewed" and self.skew is not None:
             return self.buffer.latents[self.skew.sample(n, self.rng)].copy()
+        if self.config.goals == "env" and self.vae_version > 0:
+            return self.env_goal_latents()[self.rng.integers(0, len(self.goal_frames), n)]
         return self.vae.sample_prior(n, self.torch_rng)
+
+    def set_goal_frames(self, frames: np.ndarray) -> None:
+        """goals=env: the images of goal states drawn from the env's own goal distribution (sim only)."""
+        self.goal_frames, self._goal_latents = check_frames(frames, self.config.image_size), None
+
+    def env_goal_latents(self) -> np.ndarray:
+        """Latents of `goal_frames` under the current VAE, re-encoded after each VAE update."""
+        if self.goal_frames is None:
+            raise DataError("goals=env draws goals from images of the env's goal states: call set_goal_frames first "
+                            "(sim only; the trainer node has no env)")
+        if self._goal_latents is None or self._goal_latents[0] != self.vae_version:
+            latents = np.concatenate([self.vae.encode(self.goal_frames[i:i + 2048])[0]
+                                      for i in range(0, len(self.goal_frames), 2048)])
+            self._goal_latents = (self.vae_version, latents)
+        return self._goal_latents[1]
 
     def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch: OnBatch | None = None) -> dict[str, float]:
         """Train the VAE on `frames`, refit the goal prior, re-encode the replay buffer (the CC-VAE trains on the

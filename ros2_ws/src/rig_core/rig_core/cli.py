@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
     run.add_argument("--relabel", choices=RELABEL_STRATEGIES, help="goal relabeling strategy (default: rig)")
     run.add_argument("--reward", choices=REWARD_TYPES, help="reward (default: latent_distance)")
-    run.add_argument("--goals", choices=GOAL_SAMPLERS, help="goal sampling: prior (RIG, default) or skewfit (thesis ch. 4)")
+    run.add_argument("--goals", choices=GOAL_SAMPLERS, help="goal sampling: prior (RIG, default), skewfit (thesis ch. 4) "
+                     "or env (sim only: images of the env's own goal states, encoded; a diagnostic)")
     run.add_argument("--skew-alpha", type=float, help="Skew-Fit's α (Eq. 9; default per env, thesis Table 13: -1 pusher)")
     run.add_argument("--vae", choices=VAE_MODELS, help="vae (RIG, default) or ccvae (CC-RIG: context-conditioned VAE, "
                      "thesis §3.4)")

@@ -10,7 +10,8 @@ from rig_core.errors import ConfigError
 
 RELABEL_STRATEGIES = ("none", "future", "vae", "rig")
 REWARD_TYPES = ("latent_distance", "log_prob", "pixel_mse")
-GOAL_SAMPLERS = ("prior", "skewfit")  # RIG's VAE prior (§4.1) or Skew-Fit (thesis ch. 4)
+GOAL_SAMPLERS = ("prior", "skewfit", "env")  # RIG's VAE prior (§4.1), Skew-Fit (thesis ch. 4), or sim-only: the env's
+# own goal distribution, rendered and encoded (the uniform coverage Skew-Fit aims at; a diagnostic, rig_core.agent)
 ARM_CONTROLS = ("mocap", "driver")  # sim arm: mocap weld, or through the real arm driver's controller (issue 9)
 VAE_MODELS = ("vae", "ccvae")  # RIG's β-VAE (§4.1) or the context-conditioned VAE of CC-RIG (thesis §3.4)
 SKEW_GOAL_SOURCES = ("skewed", "vae")  # thesis Table 13 "Sample Goals From": p_skewed or q_φ (the skew-fitted VAE)
@@ -85,7 +86,7 @@ class RIGConfig:
     relabel: str = "rig"
     future_fraction: float = 0.5  # mixture coefficient λ (Table 1): future vs VAE-prior goals
     reward: str = "latent_distance"
-    goals: str = "prior"  # goal-sampling step: "prior" (RIG) or "skewfit" (thesis ch. 4)
+    goals: str = "prior"  # goal-sampling step: "prior" (RIG), "skewfit" (thesis ch. 4) or "env" (sim-only diagnostic)
     replay_capacity: int = 100_000
     eval_every: int = 1_000
     eval_goals: int = 16

@@ -24,6 +24,7 @@ from rig_core.progress import Phase, Progress
 from rig_core.skewfit import skew_active, vae_training_due
 
 COVERAGE_SAMPLES = 2000  # replay states drawn per goal-coverage measurement
+ENV_GOAL_FRAMES = 2000  # goals=env: goal states drawn from the env and rendered once per run
 
 
 @dataclass
@@ -87,6 +88,8 @@ def run_rig(
     env, eval_env = make_env(), make_env()
     agent = RIGAgent(config, action_dim=int(env.action_space.shape[0]), device=device)
     goals = make_goal_set(eval_env, config.eval_goals, config.eval_seed)
+    if config.goals == "env":  # the same draws on resume; the eval goals come from eval_seed's own stream
+        agent.set_goal_frames(make_goal_set(env, ENV_GOAL_FRAMES, config.seed + 1_000_003).images)
     progress_state: dict[str, Any] = {"step": 0, "curve": [], "random_baseline": {}}
     if resume and checkpoint_dir is not None:
         progress_state = load_checkpoint(agent, checkpoint_dir)

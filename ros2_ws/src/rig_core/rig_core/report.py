@@ -41,7 +41,7 @@ def curve_table(results: list[RunResult], metric: str) -> tuple[np.ndarray, np.n
 def method_label(config) -> str:
     if config.vae.model == "ccvae":
         return "CC-RIG"
-    return "RIG + Skew-Fit" if config.goals == "skewfit" else "RIG"
+    return {"skewfit": "RIG + Skew-Fit", "env": "RIG, goals from the env's distribution"}.get(config.goals, "RIG")
 
 
 def draw_curve(ax, steps, mean: np.ndarray, std: np.ndarray, random_policy: float | None, metric: str, label: str,

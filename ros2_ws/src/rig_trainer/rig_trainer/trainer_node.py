@@ -108,6 +108,9 @@ class TrainerNode(Node):
                 self.config = finetune.finetune_config(self.config, p.init_checkpoint)
         except RigError as err:
             raise RuntimeError(f"trainer_node: {err}") from None
+        if self.config.goals == "env":
+            raise RuntimeError("trainer_node: goals=env draws goals from the simulator's own goal states, which a "
+                               "trainer has no access to (rig run only): use prior or skewfit")
         self.agent = RIGAgent(self.config, device=self.device)
         self.arm_topics = [t.strip() for t in p.experience_topics.split(",") if t.strip()]
         if not self.arm_topics:
