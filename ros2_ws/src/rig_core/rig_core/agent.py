@@ -101,9 +101,7 @@ class RIGAgent:
             raise DataError("goals=env draws goals from images of the env's goal states: call set_goal_frames first "
                             "(sim only; the trainer node has no env)")
         if self._goal_latents is None or self._goal_latents[0] != self.vae_version:
-            latents = np.concatenate([self.vae.encode(self.goal_frames[i:i + 2048])[0]
-                                      for i in range(0, len(self.goal_frames), 2048)])
-            self._goal_latents = (self.vae_version, latents)
+            self._goal_latents = (self.vae_version, self.vae.encode(self.goal_frames)[0])  # encode batches itself
         return self._goal_latents[1]
 
     def pretrain_vae(self, frames: np.ndarray, n_batches: int, on_batch: OnBatch | None = None) -> dict[str, float]:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from rig_core.config import RIGConfig
-from rig_core.evaluate import DISTANCE_KEYS, make_goal_set
+from rig_core.evaluate import DISTANCE_KEYS, make_goal_set, random_policy
 from rig_core.noise import OUNoise
 from rig_core.progress import Phase, Progress
 from rig_core.relabel import relabel_goals
@@ -114,9 +114,8 @@ def run_oracle(config: RIGConfig, make_env: Callable[[], Any], show_progress: bo
     bar = Progress([Phase("exploration", "env steps", config.exploration_steps),
                     Phase("practice", "env steps", config.total_steps - config.exploration_steps)],
                    desc=f"oracle {config.env} seed {config.seed}", enabled=show_progress)
-    random_rng = np.random.default_rng(config.seed)
-    random_baseline = evaluate_states(eval_env, goal_states, lambda _s, _g: random_rng.uniform(-1, 1, agent.action_dim)
-                                      .astype(np.float32), scale, config.eval_seed)
+    random_baseline = evaluate_states(eval_env, goal_states, random_policy(config.seed, agent.action_dim), scale,
+                                      config.eval_seed)
     curve: list[dict[str, float]] = []
     step = 0
 
