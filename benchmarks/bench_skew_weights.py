@@ -24,12 +24,28 @@ from rig_core.checkpoint import load_checkpoint, load_config
 from rig_core.skewfit import SkewedDistribution, vae_log_density
 
 
+def rarity_auc(log_p: np.ndarray, moved: np.ndarray) -> float:
+    """P(a moved-object frame has lower log p̂ than an unmoved one): 0.5 = the density cannot tell them apart."""
+    ranks = np.argsort(np.argsort(-log_p)) + 1.0  # rank 1 = the highest density
+    n_moved, n_still = int(moved.sum()), int((~moved).sum())
+    if n_moved == 0 or n_still == 0:
+        return float("nan")
+    return float((ranks[moved].sum() - n_moved * (n_moved + 1) / 2) / (n_moved * n_still))
+
+
+def pixel_entropy(frames: np.ndarray) -> np.ndarray:
+    """Σ over pixels of the binary entropy of each intensity in [0, 1]: the floor of a Bernoulli NLL of that image."""
+    x = np.clip(frames.astype(np.float64) / 255.0, 1e-6, 1 - 1e-6)
+    return -(x * np.log(x) + (1 - x) * np.log1p(-x)).reshape(len(frames), -1).sum(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--candidates", type=int, default=4096)
     parser.add_argument("--samples", type=int, default=10, help="latents per density estimate (thesis: 10)")
-    parser.add_argument("--decoder", help="decoder likelihood to use (default: the run's)")
+    parser.add_argument("--decoder", choices=("bernoulli", "gaussian"),
+                        help="likelihood inside the density estimate (default: the run's VAE decoder)")
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
     parser.add_argument("--figure", type=Path, help="also draw the proposed-goals figure (thesis Fig. 13) per clip: "
                         "FIGURE with _clip<c>.png appended")
@@ -48,10 +64,13 @@ def main() -> None:
     log_p = vae_log_density(agent.vae, agent.buffer.frames[slots], args.decoder or config.vae.decoder, args.samples,
                             generator=torch.Generator().manual_seed(0))
     seconds = time.perf_counter() - t0
+    entropy_corr = float(np.corrcoef(log_p, -pixel_entropy(agent.buffer.frames[slots]))[0, 1])
     print(f"{len(slots)} replay frames of {n}, {args.samples} latents each: {seconds:.1f} s "
           f"({len(slots) * args.samples / seconds:.0f} decodes/s); log p̂ mean {log_p.mean():.1f}, std {log_p.std():.1f}, "
           f"range {np.ptp(log_p):.1f} nats; moved share (uniform) {moved.mean():.3f}; "
-          f"log p̂ moved vs not: {log_p[moved].mean():.1f} vs {log_p[~moved].mean():.1f}")
+          f"log p̂ moved vs not: {log_p[moved].mean():.1f} vs {log_p[~moved].mean():.1f}; "
+          f"AUC of -log p̂ for moved {rarity_auc(log_p, moved):.3f}; "
+          f"corr(log p̂, -pixel entropy) {entropy_corr:.3f}")
     rows = []
     print(f"{'alpha':>6} {'clip':>6} {'ESS':>9} {'coverage':>9}")
     for alpha in (-1.0, -0.5, -0.25):
@@ -75,7 +94,10 @@ def main() -> None:
             print(f"figure: {path}")
     if args.out:
         args.out.write_text(json.dumps({"checkpoint": str(args.checkpoint), "candidates": len(slots), "rows": rows,
-                                        "log_p_std": float(log_p.std()), "uniform_coverage": float(moved.mean())}, indent=2))
+                                        "decoder": args.decoder or config.vae.decoder,
+                                        "rarity_auc": rarity_auc(log_p, moved),
+                                        "corr_log_p_neg_pixel_entropy": entropy_corr, "log_p_std": float(log_p.std()),
+                                        "uniform_coverage": float(moved.mean())}, indent=2))
 
 
 if __name__ == "__main__":

@@ -293,3 +293,45 @@ def test_env_goals_are_the_encoded_goal_frames_and_follow_the_vae():
     moved = agent.sample_goals(64)
     assert (np.abs(moved[:, None] - agent.encode(goal_frames)[0][None]).max(-1) < 1e-5).any(1).all()
     assert not (np.abs(moved[:, None] - encoded[None]).max(-1) < 1e-6).any(1).all()  # re-encoded by the new VAE
+
+
+def test_bernoulli_likelihood_of_continuous_pixels_has_an_entropy_floor_the_gaussian_lacks():
+    """Why `skewfit.density_likelihood=gaussian` exists: a perfect reconstruction of a grey image is 'less likely'
+    than one of a black image under a Bernoulli likelihood, by the pixels' entropy; not under App. C.3.5's Gaussian."""
+    from rig_core.skewfit import vae_log_likelihood
+
+    class PerfectDecoder:  # decodes z to the image whose pixels all equal sigmoid(z[0])
+        def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+            return z[:, :1, None, None].expand(len(z), 3, 4, 4)
+
+    grey, black = torch.full((1, 3, 4, 4), 0.5), torch.full((1, 3, 4, 4), 1e-4)
+    z_grey, z_black = torch.zeros(1, 1, 2), torch.full((1, 1, 2), math.log(1e-4 / (1 - 1e-4)))
+    bern, gauss = vae_log_likelihood(PerfectDecoder(), "bernoulli"), vae_log_likelihood(PerfectDecoder(), "gaussian")
+    assert bern(grey, z_grey).item() == pytest.approx(-48 * math.log(2), rel=1e-4)  # entropy of 48 grey pixels
+    assert bern(black, z_black).item() > -0.1
+    assert gauss(grey, z_grey).item() == pytest.approx(gauss(black, z_black).item(), abs=1e-6)
+
+
+def test_density_likelihood_option_chooses_the_density_estimate(point_env_factory):
+    cfg = default_config("reacher", goals="skewfit", replay_capacity=1000,
+                         skewfit={"density_likelihood": "gaussian"}, vae={"latent_dim": 4})
+    assert cfg.skewfit.density_decoder(cfg.vae.decoder) == "gaussian"
+    assert default_config("reacher").skewfit.density_decoder("bernoulli") == "bernoulli"
+    with pytest.raises(ConfigError, match=r"skewfit\.density_likelihood"):
+        default_config("reacher", skewfit={"density_likelihood": "laplace"})
+    env = point_env_factory()
+    rng = np.random.default_rng(0)
+    frames = np.stack([env.render_state(rng.uniform(-0.8, 0.8, 2).astype(np.float32)) for _ in range(40)])
+    agent = RIGAgent(cfg)
+    z, lv = agent.encode(frames)
+    agent.buffer.start_episode(frames[0], z[0], lv[0])
+    for i in range(1, len(frames)):
+        agent.buffer.add_step(np.zeros(2, np.float32), z[0], frames[i], z[i], lv[i])
+    generator = torch.Generator()
+    generator.set_state(agent.torch_rng.get_state())
+    skew = agent.refresh_skew()
+    expected = vae_log_density(agent.vae, frames[skew.slots], "gaussian", cfg.skewfit.density_samples,
+                               generator=generator)
+    np.testing.assert_allclose(skew.log_density, expected, rtol=1e-9)
+    bernoulli = vae_log_density(agent.vae, frames[skew.slots], "bernoulli", cfg.skewfit.density_samples)
+    assert np.abs(bernoulli - expected).min() > 1.0  # a different estimate, not the VAE's own likelihood

@@ -165,7 +165,8 @@ class RIGAgent:
         """p_skewed over the replay under the current VAE (thesis Eq. 9–10, Alg. 10 step 25)."""
         cfg = self.config.skewfit
         self.skew = skew_replay(self.vae, self.buffer.frames, self.buffer.stored_frame_count(), cfg.alpha,
-                                self.config.vae.decoder, cfg.density_samples, cfg.max_candidates, self.rng, self.torch_rng,
+                                cfg.density_decoder(self.config.vae.decoder), cfg.density_samples, cfg.max_candidates,
+                                self.rng, self.torch_rng,
                                 cfg.log_weight_clip)
         return self.skew
 

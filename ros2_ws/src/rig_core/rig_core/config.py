@@ -72,6 +72,14 @@ class SkewFitConfig:
     goal_source: str = "skewed"  # goals for exploration and relabeling (Table 13): "skewed" (p_skewed) or "vae" (q_φ)
     max_candidates: int = 0  # replay states {s_n} of Eq. 10 per refresh (0: the whole replay, as Alg. 10)
     log_weight_clip: float = 0.0  # nats around the mean log-weight (0: off, as the thesis; RESULTS.md "Skew-Fit weights")
+    # likelihood p(x|z) inside the density estimate: "decoder" (the VAE's own) or "gaussian", the identity-variance
+    # Gaussian of App. C.3.5 on the decoder's mean image (a Bernoulli likelihood of continuous pixels ranks images by
+    # their pixel entropy as much as by their novelty: RESULTS.md "Which likelihood the density needs")
+    density_likelihood: str = "decoder"
+
+    def density_decoder(self, vae_decoder: str) -> str:
+        """The decoder likelihood the density estimate uses, given the VAE's own."""
+        return vae_decoder if self.density_likelihood == "decoder" else self.density_likelihood
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,8 @@ class RIGConfig:
             (self.skewfit.goal_source in SKEW_GOAL_SOURCES,
              f"skewfit.goal_source must be one of {SKEW_GOAL_SOURCES}, got {self.skewfit.goal_source!r}"),
             (self.skewfit.log_weight_clip >= 0, f"skewfit.log_weight_clip must be >= 0, got {self.skewfit.log_weight_clip}"),
+            (self.skewfit.density_likelihood in ("decoder", "gaussian"),
+             f"skewfit.density_likelihood must be 'decoder' or 'gaussian', got {self.skewfit.density_likelihood!r}"),
             (self.skewfit.max_candidates >= 0, f"skewfit.max_candidates must be >= 0, got {self.skewfit.max_candidates}"),
             (self.exploration.ou_sigma >= 0, f"exploration.ou_sigma must be >= 0, got {self.exploration.ou_sigma}"),
         ]

@@ -126,7 +126,8 @@ def proposed_goal_slots(result: RunResult, n: int, seed: int = 0) -> tuple[np.nd
     uniform = rng.integers(0, buf.stored_frame_count(), n)
     skew = agent.skew
     if skew is None:  # a RIG run: what Skew-Fit would propose from the same replay (Eq. 9–10, α of the config)
-        skew = skew_replay(agent.vae, buf.frames, buf.stored_frame_count(), cfg.skewfit.alpha, cfg.vae.decoder,
+        skew = skew_replay(agent.vae, buf.frames, buf.stored_frame_count(), cfg.skewfit.alpha,
+                           cfg.skewfit.density_decoder(cfg.vae.decoder),
                            cfg.skewfit.density_samples, 512, rng, torch.Generator().manual_seed(seed),
                            cfg.skewfit.log_weight_clip)
     return uniform, skew
