@@ -73,8 +73,9 @@ class SkewFitConfig:
     max_candidates: int = 0  # replay states {s_n} of Eq. 10 per refresh (0: the whole replay, as Alg. 10)
     log_weight_clip: float = 0.0  # nats around the mean log-weight (0: off, as the thesis; RESULTS.md "Skew-Fit weights")
     # likelihood p(x|z) inside the density estimate: "decoder" (the VAE's own) or "gaussian", the identity-variance
-    # Gaussian of App. C.3.5 on the decoder's mean image (a Bernoulli likelihood of continuous pixels ranks images by
-    # their pixel entropy as much as by their novelty: RESULTS.md "Which likelihood the density needs")
+    # Gaussian of App. C.3.5 on the decoder's mean image (a Bernoulli likelihood of continuous pixels carries each
+    # image's pixel-entropy floor, whose spread over a replay is as large as the estimate's: RESULTS.md "Which
+    # likelihood the density needs")
     density_likelihood: str = "decoder"
 
     def density_decoder(self, vae_decoder: str) -> str:
