@@ -35,6 +35,28 @@ def make_goal_set(env, n: int, seed: int) -> GoalSet:
     return GoalSet(states.astype(np.float32), images)
 
 
+Action = Callable[[dict], np.ndarray]  # observation dict → action
+
+
+def goal_episode(env, goal_state: np.ndarray, seed: int, make_act: Callable[[dict], Action]) -> tuple[dict, list[dict]]:
+    """One episode towards `goal_state`: reset with `seed`, act with `make_act(first observation)` until it ends.
+    Returns the final info (its distances) and every observation, the first included."""
+    obs, info = env.reset(seed=seed, options={"goal_state": goal_state})
+    act, observations, done = make_act(obs), [obs], False
+    while not done:
+        obs, _, terminated, truncated, info = env.step(act(obs))
+        observations.append(obs)
+        done = terminated or truncated
+    return info, observations
+
+
+def add_distances(per_goal: dict[str, list[float]], info: dict) -> None:
+    """Append an episode's final distances (those of DISTANCE_KEYS the env reports) to `per_goal`."""
+    for key in DISTANCE_KEYS:
+        if key in info:
+            per_goal.setdefault(key, []).append(float(info[key]))
+
+
 def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.ndarray],
              encode: Callable[[np.ndarray], np.ndarray], n_strips: int = 4, strip_frames: int = 6,
              seed: int = 0, on_episode: Callable[[], object] | None = None,
@@ -47,25 +69,25 @@ def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.
     goal_latents = encode(goals.images) if context_encode is None and not per_episode_scene else None
     per_goal: dict[str, list[float]] = {}
     strips = []
+
+    def goal_image(obs0: dict, i: int) -> np.ndarray:
+        return obs0["goal_image"] if per_episode_scene else goals.images[i]
+
+    def make_act_for(i: int) -> Callable[[dict], Action]:
+        def make_act(obs0: dict) -> Action:
+            s0 = obs0["image"]
+            episode_encode = encode if context_encode is None else (lambda f: context_encode(f, s0))
+            goal = goal_latents[i] if goal_latents is not None else episode_encode(goal_image(obs0, i)[None])[0]
+            return lambda obs: policy(episode_encode(obs["image"][None])[0], goal)
+        return make_act
+
     for i, goal_state in enumerate(goals.states):
-        obs, info = env.reset(seed=seed + i, options={"goal_state": goal_state})
-        goal_image = obs["goal_image"] if per_episode_scene else goals.images[i]
-        s0 = obs["image"]
-        episode_encode = encode if context_encode is None else (lambda f, s0=s0: context_encode(f, s0))
-        goal_latent = goal_latents[i] if goal_latents is not None else episode_encode(goal_image[None])[0]
-        frames = [obs["image"]]
-        done = False
-        while not done:
-            action = policy(episode_encode(obs["image"][None])[0], goal_latent)
-            obs, _, terminated, truncated, info = env.step(action)
-            frames.append(obs["image"])
-            done = terminated or truncated
-        for key in DISTANCE_KEYS:
-            if key in info:
-                per_goal.setdefault(key, []).append(float(info[key]))
+        info, observations = goal_episode(env, goal_state, seed + i, make_act_for(i))
+        add_distances(per_goal, info)
         if i < n_strips:
-            pick = np.linspace(0, len(frames) - 1, strip_frames).round().astype(int)
-            strips.append({"goal": goal_image, "frames": np.stack([frames[j] for j in pick])})
+            pick = np.linspace(0, len(observations) - 1, strip_frames).round().astype(int)
+            strips.append({"goal": goal_image(observations[0], i),
+                           "frames": np.stack([observations[j]["image"] for j in pick])})
         if on_episode is not None:
             on_episode()
     final = {k: float(np.mean(v)) for k, v in per_goal.items()}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from rig_core.config import RIGConfig
-from rig_core.evaluate import DISTANCE_KEYS, make_goal_set, random_policy
+from rig_core.evaluate import Action, add_distances, goal_episode, make_goal_set, random_policy
 from rig_core.noise import OUNoise
 from rig_core.progress import Phase, Progress
 from rig_core.relabel import relabel_goals
@@ -86,15 +86,13 @@ def evaluate_states(env: Any, goal_states: np.ndarray, policy: Callable[[np.ndar
                     scale: StateScaler, seed: int) -> dict[str, float]:
     """One episode per goal, as `rig_core.evaluate` runs them (same resets and seeds), acting on true states."""
     per_goal: dict[str, list[float]] = {}
+
+    def make_act(obs0: dict) -> Action:
+        goal = scale(obs0["goal_state"])
+        return lambda obs: policy(scale(obs["state"]), goal)
+
     for i, goal_state in enumerate(goal_states):
-        obs, info = env.reset(seed=seed + i, options={"goal_state": goal_state})
-        goal, done = scale(obs["goal_state"]), False
-        while not done:
-            obs, _, terminated, truncated, info = env.step(policy(scale(obs["state"]), goal))
-            done = terminated or truncated
-        for key in DISTANCE_KEYS:
-            if key in info:
-                per_goal.setdefault(key, []).append(float(info[key]))
+        add_distances(per_goal, goal_episode(env, goal_state, seed + i, make_act)[0])
     return {k: float(np.mean(v)) for k, v in per_goal.items()}
 
 
