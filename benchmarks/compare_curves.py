@@ -62,7 +62,7 @@ def main() -> None:
                           "final_coverage_mean": float(coverage[:, -1].mean()) if len(c_steps) else None}
     top.axhline(float(np.mean(randoms)), color="grey", linestyle="--", label="random policy")
     top.set_ylabel(f"final {metric} (mean ± std)")
-    top.set_title(f"{first['env']}: {' vs '.join(groups)}")
+    top.set_title(f"{first['env']}: final {metric} against env steps, mean ± std over seeds")
     top.legend()
     bottom.set_xlabel("env steps")
     bottom.set_ylabel("goals with the object moved")
