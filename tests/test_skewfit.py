@@ -316,7 +316,9 @@ def test_density_likelihood_option_chooses_the_density_estimate(point_env_factor
     cfg = default_config("reacher", goals="skewfit", replay_capacity=1000,
                          skewfit={"density_likelihood": "gaussian"}, vae={"latent_dim": 4})
     assert cfg.skewfit.density_decoder(cfg.vae.decoder) == "gaussian"
-    assert default_config("reacher").skewfit.density_decoder("bernoulli") == "bernoulli"
+    assert default_config("reacher").skewfit.density_decoder("bernoulli") == "gaussian"  # App. C.3.5, the default
+    decoder_own = default_config("reacher", skewfit={"density_likelihood": "decoder"}).skewfit
+    assert decoder_own.density_decoder("bernoulli") == "bernoulli"
     with pytest.raises(ConfigError, match=r"skewfit\.density_likelihood"):
         default_config("reacher", skewfit={"density_likelihood": "laplace"})
     env = point_env_factory()

@@ -72,11 +72,10 @@ class SkewFitConfig:
     goal_source: str = "skewed"  # goals for exploration and relabeling (Table 13): "skewed" (p_skewed) or "vae" (q_φ)
     max_candidates: int = 0  # replay states {s_n} of Eq. 10 per refresh (0: the whole replay, as Alg. 10)
     log_weight_clip: float = 0.0  # nats around the mean log-weight (0: off, as the thesis; RESULTS.md "Skew-Fit weights")
-    # likelihood p(x|z) inside the density estimate: "decoder" (the VAE's own) or "gaussian", the identity-variance
-    # Gaussian of App. C.3.5 on the decoder's mean image (a Bernoulli likelihood of continuous pixels carries each
-    # image's pixel-entropy floor, whose spread over a replay is as large as the estimate's: RESULTS.md "Which
-    # likelihood the density needs")
-    density_likelihood: str = "decoder"
+    # likelihood p(x|z) inside the density estimate: "gaussian", the identity-variance Gaussian of App. C.3.5 on the
+    # decoder's mean image, or "decoder" (the VAE's own, Bernoulli by default: it carries each image's pixel-entropy
+    # floor, whose spread over a replay is as large as the estimate's; RESULTS.md "Which likelihood the density needs")
+    density_likelihood: str = "gaussian"
 
     def density_decoder(self, vae_decoder: str) -> str:
         """The decoder likelihood the density estimate uses, given the VAE's own."""

@@ -6,7 +6,8 @@ skewed data set from them by sampling-importance-resampling (SIR) and fits the V
 practice and relabeling come from the same skewed distribution (or from the VAE trained on it).
 
 One iteration (thesis Alg. 3 / Alg. 10 steps 25–31):
-    1. p̂(s) for every replay state s: importance sampling with the encoder as proposal (App. C.3.1).
+    1. p̂(s) for every replay state s: importance sampling with the encoder as proposal (App. C.3.1), with the
+       identity-variance Gaussian likelihood of App. C.3.5 on the decoder's mean image by default.
     2. w(s) = p̂(s)^α, α < 0 (Eq. 9), normalised by Z_α = Σ w (Eq. 10): the skewed distribution p_skewed.
     3. Fit the VAE to states resampled from p_skewed (SIR, §4.3.1), at the cadence of App. C.3.5.
 The thesis adds no clipping of the weights: its variance control is SIR instead of importance-weighted
