@@ -20,6 +20,14 @@ import numpy as np
 from rig_core.report import draw_curve
 
 
+def seed_curves(summaries: list[dict], key: str) -> tuple[list[int], np.ndarray]:
+    """The env steps at which every seed's curve in these results.json summaries reports `key`, and the
+    (seeds, steps) values there."""
+    curves = [curve for s in summaries for curve in s["curves"].values()]
+    steps = sorted(set.intersection(*({row["step"] for row in c if key in row} for c in curves)))
+    return steps, np.array([[next(r[key] for r in c if r["step"] == step) for step in steps] for c in curves])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="rig run --out directories")
@@ -28,8 +36,7 @@ def main() -> None:
     summaries = [json.loads((run / "results.json").read_text()) for run in args.runs]
     metric = summaries[0]["metric"]
     curves = {seed: curve for s in summaries for seed, curve in s["curves"].items()}
-    steps = sorted(set.intersection(*({row["step"] for row in c} for c in curves.values())))
-    values = np.array([[next(r[metric] for r in c if r["step"] == step) for step in steps] for c in curves.values()])
+    steps, values = seed_curves(summaries, metric)
     random_policy = float(np.mean([s["random_policy_mean"] for s in summaries]))
     rows = [{"step": int(step), "mean": float(m), "std": float(d)}
             for step, m, d in zip(steps, values.mean(0), values.std(0), strict=True)]

@@ -16,19 +16,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from aggregate_curves import seed_curves
+
+from rig_core.report import draw_curve
 
 
-def load_curves(files: list[Path], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Steps every file reports `key` at, and the (seeds, steps) values there."""
-    curves = [row for f in files for row in json.loads(f.read_text())["curves"].values()]
-    steps = sorted(set.intersection(*({r["step"] for r in c if key in r} for c in curves)))
-    values = np.array([[next(r[key] for r in c if r["step"] == s) for s in steps] for c in curves])
-    return np.array(steps), values
-
-
-def coverage_key(files: list[Path]) -> str:
+def coverage_key(summaries: list[dict]) -> str:
     """The coverage of the goals a run proposes: p_skewed's if it has one, else its uniform replay's."""
-    rows = [r for f in files for c in json.loads(f.read_text())["curves"].values() for r in c]
+    rows = [r for s in summaries for c in s["curves"].values() for r in c]
     return "coverage_skewed" if any("coverage_skewed" in r for r in rows) else "coverage_uniform"
 
 
@@ -39,31 +34,33 @@ def main() -> None:
     parser.add_argument("--metric", help="curve key (default: the runs' own metric)")
     parser.add_argument("--out", type=Path, required=True, help="output prefix (writes .json and .png)")
     args = parser.parse_args()
-    groups = {g[0]: [Path(p) for p in g[1:]] for g in args.group}
-    if any(not files for files in groups.values()):
+    files = {g[0]: [Path(p) for p in g[1:]] for g in args.group}
+    if any(not paths for paths in files.values()):
         parser.error("every --group needs a label and at least one results.json")
-    first = json.loads(next(iter(groups.values()))[0].read_text())
+    groups = {label: [json.loads(p.read_text()) for p in paths] for label, paths in files.items()}
+    first = next(iter(groups.values()))[0]
     metric = args.metric or first["metric"]
-    randoms = [json.loads(f.read_text())["random_policy_mean"] for files in groups.values() for f in files]
+    random_policy = float(np.mean([s["random_policy_mean"] for summaries in groups.values() for s in summaries]))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True, height_ratios=(2, 1))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     summary: dict[str, dict] = {}
-    for label, files in groups.items():
-        steps, values = load_curves(files, metric)
+    for n, (label, summaries) in enumerate(groups.items()):
+        colour = colours[n % len(colours)]
+        steps, values = seed_curves(summaries, metric)
         mean, std = values.mean(0), values.std(0)
-        (line,) = top.plot(steps, mean, label=f"{label} ({len(values)} seeds)")
-        top.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-        key = coverage_key(files)
-        c_steps, coverage = load_curves(files, key)
-        if len(c_steps):
-            bottom.plot(c_steps, coverage.mean(0), color=line.get_color(), label=f"{label}: {key}")
-        summary[label] = {"files": [str(f) for f in files], "final_step": int(steps[-1]),
+        draw_curve(top, steps, mean, std, random_policy if n == len(groups) - 1 else None, metric,
+                   f"{label} ({len(values)} seeds)", color=colour)
+        key = coverage_key(summaries)
+        c_steps, coverage = seed_curves(summaries, key)
+        if c_steps:
+            bottom.plot(c_steps, coverage.mean(0), color=colour, label=f"{label}: {key}")
+        summary[label] = {"files": [str(p) for p in files[label]], "final_step": int(steps[-1]),
                           "final_per_seed": values[:, -1].tolist(), "final_mean": float(mean[-1]),
                           "final_std": float(std[-1]), "coverage_key": key,
-                          "final_coverage_mean": float(coverage[:, -1].mean()) if len(c_steps) else None}
-    top.axhline(float(np.mean(randoms)), color="grey", linestyle="--", label="random policy")
-    top.set_ylabel(f"final {metric} (mean ± std)")
+                          "final_coverage_mean": float(coverage[:, -1].mean()) if c_steps else None}
+    top.set_ylim(0, max(top.get_ylim()[1], 1.1 * random_policy))  # the random policy's line inside the frame
+    top.set_xlabel("")  # shared with the coverage panel beneath
     top.set_title(f"{first['env']}: final {metric} against env steps, mean ± std over seeds")
-    top.legend()
     bottom.set_xlabel("env steps")
     bottom.set_ylabel("goals with the object moved")
     bottom.legend(fontsize=8)
@@ -72,7 +69,7 @@ def main() -> None:
     fig.savefig(args.out.with_suffix(".png"), dpi=100)
     labels = list(groups)
     base = summary[labels[0]]["final_mean"]
-    result = {"env": first["env"], "metric": metric, "random_policy": float(np.mean(randoms)), "groups": summary,
+    result = {"env": first["env"], "metric": metric, "random_policy": random_policy, "groups": summary,
               "ratio_to_first": {k: v["final_mean"] / base for k, v in summary.items()}}
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2))
     for label, s in summary.items():
