@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -73,16 +74,14 @@ def evaluate(env, goals: GoalSet, policy: Callable[[np.ndarray, np.ndarray], np.
     def goal_image(obs0: dict, i: int) -> np.ndarray:
         return obs0["goal_image"] if per_episode_scene else goals.images[i]
 
-    def make_act_for(i: int) -> Callable[[dict], Action]:
-        def make_act(obs0: dict) -> Action:
-            s0 = obs0["image"]
-            episode_encode = encode if context_encode is None else (lambda f: context_encode(f, s0))
-            goal = goal_latents[i] if goal_latents is not None else episode_encode(goal_image(obs0, i)[None])[0]
-            return lambda obs: policy(episode_encode(obs["image"][None])[0], goal)
-        return make_act
+    def make_act(obs0: dict, i: int) -> Action:
+        s0 = obs0["image"]
+        episode_encode = encode if context_encode is None else (lambda f: context_encode(f, s0))
+        goal = goal_latents[i] if goal_latents is not None else episode_encode(goal_image(obs0, i)[None])[0]
+        return lambda obs: policy(episode_encode(obs["image"][None])[0], goal)
 
     for i, goal_state in enumerate(goals.states):
-        info, observations = goal_episode(env, goal_state, seed + i, make_act_for(i))
+        info, observations = goal_episode(env, goal_state, seed + i, partial(make_act, i=i))
         add_distances(per_goal, info)
         if i < n_strips:
             pick = np.linspace(0, len(observations) - 1, strip_frames).round().astype(int)
