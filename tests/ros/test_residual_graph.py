@@ -97,6 +97,40 @@ def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path)
     assert min(m["version"] for m in resumed) == last_version + 1
 
 
+def test_a_held_episode_node_starts_nothing_before_its_first_limit(probe, ros_env, tmp_path):
+    """hold_until_told: the trainer's first weights are out but no episode starts before /episode/run_until arrives
+    (a runner's latched limit can reach the node after the weights); then it runs to that limit and holds."""
+    from std_msgs.msg import String, UInt64
+
+    probe.listen("/policy/experience", ExperienceStep, qos=RELIABLE)
+    probe.listen("/trainer/weights", Weights, qos=LATCHED)
+    probe.listen("/episode/state", String, qos=LATCHED)
+    overrides = {"sim_node": {"env_kwargs": json.dumps({"target_error": ERROR})},
+                 "episode_node": {"hold_until_told": True},
+                 "residual_trainer_node": {"config_overrides": json.dumps({"learning_starts": HORIZON}),
+                                           "save_dir": str(tmp_path / "out"), "checkpoint_dir": str(tmp_path / "ckpt")}}
+    procs = start_nodes("sim_insertion_residual_lockstep.yaml", overrides, ros_env, tmp_path)
+    try:
+        probe.wait_for(lambda: probe.messages("/trainer/weights"), 120, "the trainer's first weights")
+        probe.wait_for(lambda: probe.node.count_publishers("/policy/experience") > 0, 60, "the policy's experience")
+        time.sleep(3.0)  # without the hold the first episode would be running by now
+        assert not probe.messages("/policy/experience")
+        limit = probe.node.create_publisher(UInt64, "/episode/run_until", LATCHED)
+        limit.publish(UInt64(data=HORIZON))
+
+        def held() -> bool:
+            return any(s["state"] == "paused" and s["steps"] >= HORIZON
+                       for s in (json.loads(m.data) for m in probe.messages("/episode/state")))
+
+        probe.wait_for(held, 120, "the episode node held at its limit")
+        time.sleep(1.0)
+    finally:
+        codes = stop_all(procs)
+    assert all(c == 0 for c in codes.values()), codes
+    acted = [s for s in probe.messages("/policy/experience") if len(s.action)]
+    assert len(acted) == HORIZON and {s.episode for s in acted} == {1}
+
+
 def test_residual_graph_run_evaluates_the_deployed_chain_like_the_in_process_run(ros_env, tmp_path, monkeypatch):
     """The runner's held-out episodes through the graph give what rig_core's evaluation gives for the same weights."""
     from rig_bringup import residual_graph_run

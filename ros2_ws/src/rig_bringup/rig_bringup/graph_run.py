@@ -87,7 +87,7 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: in
         "sim_node": {"env": config.env, "image_size": config.image_size, "seed": config.seed, "control": config.arm_control},
         "policy_node": {"seed": config.seed, "exploration_sigma": config.exploration.ou_sigma,
                         "exploration_theta": config.exploration.ou_theta},
-        "episode_node": {"horizon": horizon, "seed": config.seed, "wait_for_trainer": True},
+        "episode_node": {"horizon": horizon, "seed": config.seed, "wait_for_trainer": True, "hold_until_told": True},
         "trainer_node": {"env": config.env, "seed": config.seed, "config_overrides": json.dumps(trainer_config),
                          "replay_capacity": config.replay_capacity, "checkpoint_dir": str(out / "checkpoint"),
                          "checkpoint_every": 3600.0, "publish_when_idle": True,

@@ -51,7 +51,7 @@ def node_overrides(config: ResidualRLConfig, out: Path) -> dict[str, dict[str, A
     trainer = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("eval_every", "eval_episodes")}
     return {"sim_node": {"seed": config.seed, "env_kwargs": json.dumps({"target_error": config.target_error})},
             "policy_node": {"seed": config.seed},
-            "episode_node": {"seed": config.seed, "horizon": HORIZON},
+            "episode_node": {"seed": config.seed, "horizon": HORIZON, "hold_until_told": True},
             "residual_trainer_node": {"seed": config.seed, "config_overrides": json.dumps(trainer),
                                       "save_dir": str(out / "weights")}}
 

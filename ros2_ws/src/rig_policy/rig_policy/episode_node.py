@@ -11,9 +11,10 @@ and conditions the goal on it: imagined z̄_g = (z_g ~ N(0, I), zc = e0(s0)); a 
 encoded with s0 as its context. The goal is stamped with s0's stamp.
 
 /episode/run_until (UInt64, latched; 0 = no limit) holds it at the first episode boundary with at least
-that many env steps taken (an evaluator then drives the arm); its state is on /episode/state (latched
-JSON). With `wait_for_trainer` (lock-step) each reset waits until /trainer/metrics reports the trainer
-idle with every step so far trained on, as the in-process loop trains between steps. An episode with no
+that many env steps taken (an evaluator then drives the arm); with `hold_until_told` no episode starts before the
+first such limit arrives. Its state is on /episode/state (latched JSON). With `wait_for_trainer` (lock-step) each
+reset waits until /trainer/metrics reports the trainer idle with every step so far trained on, as the in-process
+loop trains between steps. An episode with no
 step for `step_timeout` seconds (steady clock) is reset again.
 """
 
@@ -56,6 +57,8 @@ class EpisodeNode(Node):
             "wait_for_trainer": (False, "lock-step: before each reset, wait for the trainer to be idle", None),
             "trainer_timeout": (600.0, "seconds to wait for the trainer before going on anyway", (0.1, 86400.0)),
             "step_timeout": (30.0, "seconds without a step before a running episode is reset again", (0.1, 3600.0)),
+            "hold_until_told": (False, "start held: no episode before the first /episode/run_until (a graph runner, "
+                                "whose latched limit may reach this node after the trainer's first weights)", None),
         })
         if self.p.goal_source not in ("imagined", "image", "teleop", "scene"):
             raise RuntimeError(f"episode_node: goal_source must be imagined, image, teleop or scene, "
@@ -69,6 +72,7 @@ class EpisodeNode(Node):
         self.episode, self.state = 0, "idle"  # idle → [waiting →] resetting → running → ... ; paused; finished
         self.reset_started = self.last_step = self.waiting_since = 0.0
         self.run_until, self.steps_sent, self.trainer_steps, self.trainer_version = 0, 0, -1, -1
+        self.told = not self.p.hold_until_told  # a /episode/run_until was heard (or none is needed)
         self.steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.client = ResetClient(self, self.p.reset_service, self.p.reset_type)
         self.goal_pub = self.create_publisher(Goal, "/episode/goal", LATCHED_QOS)
@@ -110,10 +114,10 @@ class EpisodeNode(Node):
 
     @property
     def paused(self) -> bool:
-        return self.run_until > 0 and self.steps_sent >= self.run_until
+        return not self.told or (self.run_until > 0 and self.steps_sent >= self.run_until)
 
     def on_run_until(self, msg: UInt64) -> None:
-        self.run_until = int(msg.data)
+        self.run_until, self.told = int(msg.data), True
         if self.paused and self.state in ("idle", "waiting"):
             self.set_state("paused")
         elif not self.paused and self.state == "paused":
