@@ -11,6 +11,8 @@ show how much of the colour its decodes keep at all. Measured `--checks` times d
 
 Run: nice -n 19 .venv/bin/python benchmarks/bench_ccvae_goals.py [--episodes 100] [--batches 2000] [--scenes 128]
 Writes benchmarks/results/ccvae_goals.json and ccvae_goals.png (goals for four scenes: CC-RIG beside RIG).
+With `--checkpoints RIG_DIR CC_RIG_DIR` (the checkpoint directories of two `rig run --env color_pusher` runs, `--vae
+vae` and `--vae ccvae`) it measures the VAEs those runs trained instead of training its own.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import torch
 
 import sawyer_sim
 from rig_core.agent import RIGAgent
+from rig_core.checkpoint import load_checkpoint, load_config
 from rig_core.colour_probe import colour_match, fit_colour_probe
 from rig_core.config import default_config
 from rig_core.images import to_uint8
@@ -73,6 +76,38 @@ def reconstruct(agent: RIGAgent, frames: np.ndarray, contexts: np.ndarray) -> np
     return decode(agent, agent.encode(frames, contexts)[0])
 
 
+def checkpoint_agent(directory: Path, model: str) -> tuple[RIGAgent, dict]:
+    """The agent a `rig run` checkpoint holds (its VAE is what is measured; the replay is not loaded) and the run's
+    saved progress."""
+    config = load_config(directory)
+    if config.vae.model != model:
+        raise SystemExit(f"bench_ccvae_goals: {directory} holds a {config.vae.model!r} VAE, expected {model!r}")
+    agent = RIGAgent(config)
+    return agent, load_checkpoint(agent, directory, with_replay=False)
+
+
+def train_agents(args: argparse.Namespace, episodes: list[np.ndarray], timings: dict[str, float],
+                 measure_goals) -> dict[str, RIGAgent]:
+    """A RIG and a CC-RIG agent filled with the exploration episodes, their VAEs trained `--batches` batches and
+    measured `--checks` times on the way."""
+    agents = {}
+    for name, model in (("RIG", "vae"), ("CC-RIG", "ccvae")):
+        config = default_config("color_pusher", seed=args.seed, vae={"model": model, "pretrain_batches": args.batches})
+        agent = agents[name] = RIGAgent(config)
+        fill(agent, episodes)
+    done = 0
+    for chunk in np.diff(np.linspace(0, args.batches, args.checks + 1).round().astype(int)):
+        done += int(chunk)
+        for name, agent in agents.items():
+            t0 = time.monotonic()
+            stats = agent.train_vae_on_replay(int(chunk))
+            timings[f"{name}_vae_s"] = timings.get(f"{name}_vae_s", 0.0) + time.monotonic() - t0
+            print(f"{name}: {done} batches ({timings[f'{name}_vae_s']:.0f} s), last batch "
+                  + " ".join(f"{k}={v:.1f}" for k, v in stats.items()), flush=True)
+        measure_goals(agents, done)
+    return agents
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=100, help="exploration episodes (100 env steps each)")
@@ -83,6 +118,8 @@ def main() -> None:
     ap.add_argument("--checks", type=int, default=4, help="measurements during VAE training")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--checkpoints", nargs=2, type=Path, metavar=("RIG_DIR", "CC_RIG_DIR"),
+                    help="measure these runs' VAEs (checkpoint directories) instead of training two here")
     ap.add_argument("--out", default=str(RESULTS / "ccvae_goals"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -118,33 +155,29 @@ def main() -> None:
         print(f"{batches:>6} {label:<42} colour match {match.mean():.3f} (n={len(match)}, chance {1 / args.group:.3f}), "
               f"mean |read - scene colour| {err:.3f}", flush=True)
 
-    measure("real first frames (probe ceiling)", contexts, 0)
-    agents = {}
-    for name, model in (("RIG", "vae"), ("CC-RIG", "ccvae")):
-        config = default_config("color_pusher", seed=args.seed, vae={"model": model, "pretrain_batches": args.batches})
-        agent = agents[name] = RIGAgent(config)
-        fill(agent, episodes)
-    gen = torch.Generator().manual_seed(args.seed)
-    done = 0
-    for chunk in np.diff(np.linspace(0, args.batches, args.checks + 1).round().astype(int)):
-        done += int(chunk)
-        for name, agent in agents.items():
-            t0 = time.monotonic()
-            stats = agent.train_vae_on_replay(int(chunk))
-            timings[f"{name}_vae_s"] = timings.get(f"{name}_vae_s", 0.0) + time.monotonic() - t0
-            print(f"{name}: {done} batches ({timings[f'{name}_vae_s']:.0f} s), last batch "
-                  + " ".join(f"{k}={v:.1f}" for k, v in stats.items()), flush=True)
+    def measure_goals(agents: dict[str, RIGAgent], done: int) -> None:
         rig, cc = agents["RIG"], agents["CC-RIG"]
         measure("CC-RIG imagined goals (N(0, I), scene's zc)",
                 decode(cc, cc.vae.sample_goals(cc.encode(contexts, contexts)[0], gen)), done)
         measure("RIG imagined goals (fitted β-VAE prior)", decode(rig, rig.vae.sample_prior(args.scenes, gen)), done)
         for name, agent in agents.items():
             measure(f"{name} reconstructions of the first frames", reconstruct(agent, contexts, contexts), done)
+
+    measure("real first frames (probe ceiling)", contexts, 0)
+    gen = torch.Generator().manual_seed(args.seed)
+    if args.checkpoints:
+        agents, summary["checkpoints"] = {}, {}
+        for (name, model), directory in zip((("RIG", "vae"), ("CC-RIG", "ccvae")), args.checkpoints, strict=True):
+            agents[name], saved = checkpoint_agent(directory, model)
+            summary["checkpoints"][name] = {"dir": str(directory), "env_steps": int(saved.get("step", -1))}
+        measure_goals(agents, -1)  # -1: the run's own VAE training
+    else:
+        agents = train_agents(args, episodes, timings, measure_goals)
     summary["timings_s"] = timings
     summary["load_average_at_end"] = os.getloadavg()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2, default=str))
     figure(contexts[:4], agents["CC-RIG"], agents["RIG"], gen, out.with_suffix(".png"))
     print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.png')}")
 
