@@ -27,6 +27,21 @@ def coverage_key(summaries: list[dict]) -> str:
     return "coverage_skewed" if any("coverage_skewed" in r for r in rows) else "coverage_uniform"
 
 
+def random_policy_value(summaries: list[dict], metric: str) -> float | None:
+    """The random policy's mean `metric` over the seeds, or None where a results.json does not hold it (files written
+    before `random_policy` kept every metric hold only their own metric's, as `random_policy_mean`)."""
+    values = []
+    for s in summaries:
+        per_seed = s.get("random_policy", {})
+        if per_seed and all(metric in v for v in per_seed.values()):
+            values += [v[metric] for v in per_seed.values()]
+        elif s["metric"] == metric:
+            values.append(s["random_policy_mean"])
+        else:
+            return None
+    return float(np.mean(values))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", nargs="+", action="append", required=True, metavar=("LABEL", "RESULTS_JSON"),
@@ -40,7 +55,9 @@ def main() -> None:
     groups = {label: [json.loads(p.read_text()) for p in paths] for label, paths in files.items()}
     first = next(iter(groups.values()))[0]
     metric = args.metric or first["metric"]
-    random_policy = float(np.mean([s["random_policy_mean"] for summaries in groups.values() for s in summaries]))
+    random_policy = random_policy_value([s for summaries in groups.values() for s in summaries], metric)
+    if random_policy is None:
+        print(f"compare_curves: these results hold no random-policy {metric}; the plot has no random-policy line")
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True, height_ratios=(2, 1))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     summary: dict[str, dict] = {}
@@ -58,7 +75,7 @@ def main() -> None:
                           "final_per_seed": values[:, -1].tolist(), "final_mean": float(mean[-1]),
                           "final_std": float(std[-1]), "coverage_key": key,
                           "final_coverage_mean": float(coverage[:, -1].mean()) if c_steps else None}
-    top.set_ylim(0, max(top.get_ylim()[1], 1.1 * random_policy))  # the random policy's line inside the frame
+    top.set_ylim(0, max(top.get_ylim()[1], 1.1 * (random_policy or 0)))  # the random policy's line inside the frame
     top.set_xlabel("")  # shared with the coverage panel beneath
     top.set_title(f"{first['env']}: final {metric} against env steps, mean ± std over seeds")
     bottom.set_xlabel("env steps")

@@ -45,6 +45,9 @@ def test_cc_rig_run_on_the_multi_colour_pusher_and_its_eval(tmp_path):
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["vae"]["model"] == "ccvae" and "CC-RIG" in (out / "report.html").read_text()
+    random_policy = results["random_policy"]["0"]  # every metric of the random baseline, for plots of any of them
+    assert random_policy[results["metric"]] == results["random_policy_mean"]
+    assert 0 < random_policy["puck_distance"] < random_policy["total_distance"]
     evaluated = rig("eval", "--checkpoint", str(out / "seed0" / "checkpoint"), "--goals", "2")
     assert evaluated.returncode == 0 and "puck_distance=" in evaluated.stdout, evaluated.stderr
 

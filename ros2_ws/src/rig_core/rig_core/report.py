@@ -202,6 +202,7 @@ def write_report(results: list[RunResult], out_dir: str | Path, command: str = "
         "env": cfg.env, "metric": metric, "seeds": [r.config.seed for r in results], "command": command,
         "final_step": int(steps[-1]), "final_mean": float(mean[-1]), "final_std": float(std[-1]),
         "random_policy_mean": float(np.mean([r.random_baseline.get(metric, np.nan) for r in results])),
+        "random_policy": {str(r.config.seed): r.random_baseline for r in results},  # every metric, per seed
         "curves": {str(r.config.seed): r.curve for r in results},
         "timings": {str(r.config.seed): r.timings for r in results},
         "config": cfg.to_dict(),
