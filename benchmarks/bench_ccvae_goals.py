@@ -31,10 +31,10 @@ import torch
 import sawyer_sim
 from rig_core.agent import RIGAgent
 from rig_core.checkpoint import load_checkpoint, load_config
-from rig_core.colour_probe import colour_match, fit_colour_probe
 from rig_core.config import default_config
 from rig_core.images import to_uint8
 from rig_core.noise import OUNoise
+from rig_core.scene_probe import colour_match, fit_colour_probe
 
 RESULTS = Path(__file__).parent / "results"
 

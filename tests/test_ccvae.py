@@ -12,12 +12,12 @@ from point_env import ColourPointImageEnv
 from rig_core.agent import RIGAgent
 from rig_core.ccvae import ContextConditionedVAE, ccvae_loss_on, train_ccvae
 from rig_core.checkpoint import load_checkpoint
-from rig_core.colour_probe import colour_match
 from rig_core.config import default_config
 from rig_core.context_replay import ContextReplayBuffer
 from rig_core.errors import CheckpointError, ConfigError, DataError
 from rig_core.images import to_uint8
 from rig_core.loop import run_rig
+from rig_core.scene_probe import colour_match
 from rig_core.vae import ConvVAE, train_vae
 
 
