@@ -1,11 +1,14 @@
 """Imagined goals on the multi-colour pusher, RIG vs CC-RIG (thesis §3.5.3, Fig. 11): the share of decoded goals
-whose puck keeps the colour of the scene they were proposed for.
+whose puck keeps the colour of the scene they were proposed for (`--env varying_pusher`: whose puck count is the
+scene's, RIG §5's varying number of objects).
 
 Random OU exploration (as `rig run`) fills a RIG agent (β-VAE) and a CC-RIG agent (CC-VAE) with the same frames;
 each trains its VAE on them (`train_vae_on_replay`, the code `rig run` uses). On held-out scenes (another env seed),
 RIG imagines goals from its prior, CC-RIG from N(0, I) with the scene's zc (§3.4.2). A colour probe
-(`rig_core.colour_probe`, trained on the real exploration frames only) reads the puck colour of each decoded goal;
-a goal matches when that colour is nearest its own scene's among `--group` scenes (chance 1/group). The probe's
+(`rig_core.scene_probe`, trained on the real exploration frames only) reads the puck colour of each decoded goal;
+a goal matches when that colour is nearest its own scene's among `--group` scenes (chance 1/group). On the varying
+pusher a count probe reads 0, 1 or 2 pucks and a goal matches when the count is its scene's (chance Σ p_k², the rate
+of goals that ignore the scene but have the scenes' count frequencies). The probe's
 ceiling is its rate on the real first frames of the held-out scenes; each model's reconstructions of those frames
 show how much of the colour its decodes keep at all. Measured `--checks` times during VAE training.
 
@@ -34,16 +37,17 @@ from rig_core.checkpoint import load_checkpoint, load_config
 from rig_core.config import default_config
 from rig_core.images import to_uint8
 from rig_core.noise import OUNoise
-from rig_core.scene_probe import colour_match, fit_colour_probe
+from rig_core.scene_probe import colour_match, count_chance, fit_colour_probe, fit_count_probe
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def explore(env, episodes: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Episodes of OU-noise actions (θ = 0.15, σ = 0.3, as `rig run`): per episode its frames, and each puck colour."""
+    """Episodes of OU-noise actions (θ = 0.15, σ = 0.3, as `rig run`): per episode its frames, and each scene's
+    attribute (puck colour or puck count)."""
     rng = np.random.default_rng(seed)
     noise = OUNoise(2, 0.15, 0.3, rng)
-    out, colours = [], []
+    out, attributes = [], []
     obs, _ = env.reset(seed=seed)
     for e in range(episodes):
         if e:
@@ -55,8 +59,14 @@ def explore(env, episodes: int, seed: int) -> tuple[list[np.ndarray], np.ndarray
             frames.append(obs["image"])
             done = terminated or truncated
         out.append(np.stack(frames))
-        colours.append(env.unwrapped.puck_rgb)
-    return out, np.stack(colours)
+        attributes.append(scene_attribute(env))
+    return out, np.stack(attributes)
+
+
+def scene_attribute(env) -> np.ndarray | int:
+    """What the probe reads: the colour pusher's puck colour, or the varying pusher's puck count."""
+    scene = env.unwrapped
+    return scene.puck_rgb if hasattr(scene, "puck_rgb") else scene.n_present
 
 
 def fill(agent: RIGAgent, episodes: list[np.ndarray]) -> None:
@@ -76,12 +86,14 @@ def reconstruct(agent: RIGAgent, frames: np.ndarray, contexts: np.ndarray) -> np
     return decode(agent, agent.encode(frames, contexts)[0])
 
 
-def checkpoint_agent(directory: Path, model: str) -> tuple[RIGAgent, dict]:
+def checkpoint_agent(directory: Path, model: str, env: str) -> tuple[RIGAgent, dict]:
     """The agent a `rig run` checkpoint holds (its VAE is what is measured; the replay is not loaded) and the run's
     saved progress."""
     config = load_config(directory)
     if config.vae.model != model:
         raise SystemExit(f"bench_ccvae_goals: {directory} holds a {config.vae.model!r} VAE, expected {model!r}")
+    if config.env != env:
+        raise SystemExit(f"bench_ccvae_goals: {directory} is a {config.env!r} run, expected {env!r} (--env)")
     agent = RIGAgent(config)
     return agent, load_checkpoint(agent, directory, with_replay=False)
 
@@ -92,7 +104,7 @@ def train_agents(args: argparse.Namespace, episodes: list[np.ndarray], timings: 
     measured `--checks` times on the way."""
     agents = {}
     for name, model in (("RIG", "vae"), ("CC-RIG", "ccvae")):
-        config = default_config("color_pusher", seed=args.seed, vae={"model": model, "pretrain_batches": args.batches})
+        config = default_config(args.env, seed=args.seed, vae={"model": model, "pretrain_batches": args.batches})
         agent = agents[name] = RIGAgent(config)
         fill(agent, episodes)
     done = 0
@@ -113,6 +125,8 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=100, help="exploration episodes (100 env steps each)")
     ap.add_argument("--batches", type=int, default=2000, help="VAE training batches (RIG default: 2000)")
     ap.add_argument("--scenes", type=int, default=128, help="held-out scenes (one context each)")
+    ap.add_argument("--env", choices=("color_pusher", "varying_pusher"), default="color_pusher",
+                    help="color_pusher: the puck colour is measured; varying_pusher: the puck count")
     ap.add_argument("--group", type=int, default=8, help="scenes a goal's colour is compared among")
     ap.add_argument("--probe-batches", type=int, default=800)
     ap.add_argument("--checks", type=int, default=4, help="measurements during VAE training")
@@ -125,35 +139,44 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
-    env = sawyer_sim.make("color_pusher", seed=args.seed)
-    episodes, colours = explore(env, args.episodes, args.seed)
+    env = sawyer_sim.make(args.env, seed=args.seed)
+    episodes, attributes = explore(env, args.episodes, args.seed)
     timings["exploration_s"] = time.monotonic() - t0
     frames = np.concatenate(episodes)
-    frame_colours = np.repeat(colours, [len(e) for e in episodes], axis=0)
+    frame_attributes = np.repeat(attributes, [len(e) for e in episodes], axis=0)
 
-    # the colour probe, on real exploration frames labelled with their scene's colour (it never sees a VAE's output)
+    # the probe, on real exploration frames labelled with their scene's colour or count (it never sees a VAE's output)
     t0 = time.monotonic()
-    probe = fit_colour_probe(frames, frame_colours, args.probe_batches, seed=args.seed)
+    fit = fit_colour_probe if args.env == "color_pusher" else fit_count_probe
+    probe = fit(frames, frame_attributes, args.probe_batches, seed=args.seed)
     timings["probe_s"] = time.monotonic() - t0
 
-    # held-out scenes: first frames and puck colours from another seed
-    held_env = sawyer_sim.make("color_pusher", seed=args.seed + 1000)
-    contexts, scene_colours = [], []
+    # held-out scenes: first frames and puck attributes from another seed
+    held_env = sawyer_sim.make(args.env, seed=args.seed + 1000)
+    contexts, scene_attributes = [], []
     for i in range(args.scenes):
         obs, _ = held_env.reset(seed=args.seed + 1000 + i)
         contexts.append(obs["image"])
-        scene_colours.append(held_env.unwrapped.puck_rgb)
-    contexts, scene_colours = np.stack(contexts), np.stack(scene_colours)
-    summary: dict = {"chance": 1 / args.group, "args": vars(args), "torch_threads": args.threads, "rates": []}
+        scene_attributes.append(scene_attribute(held_env))
+    contexts, scene_attributes = np.stack(contexts), np.stack(scene_attributes)
+    counting = args.env == "varying_pusher"
+    chance = count_chance(scene_attributes) if counting else 1 / args.group
+    summary: dict = {"env": args.env, "chance": chance, "args": vars(args), "torch_threads": args.threads, "rates": []}
 
     def measure(label: str, images: np.ndarray, batches: int) -> None:
         read = probe.predict(images)
-        match = colour_match(read, scene_colours, args.group)
-        err = float(np.linalg.norm(read - scene_colours, axis=1).mean())
+        if counting:
+            match, what = read == scene_attributes, "count"
+            extra = {"read_counts": np.bincount(read, minlength=3).tolist()}
+            detail = f"counts read 0/1/2: {'/'.join(map(str, extra['read_counts']))}"
+        else:
+            match, what = colour_match(read, scene_attributes, args.group), "colour"
+            extra = {"mean_colour_error": float(np.linalg.norm(read - scene_attributes, axis=1).mean())}
+            detail = f"mean |read - scene colour| {extra['mean_colour_error']:.3f}"
         summary["rates"].append({"what": label, "vae_batches": batches, "match_rate": float(match.mean()),
-                                 "n": len(match), "mean_colour_error": err})
-        print(f"{batches:>6} {label:<42} colour match {match.mean():.3f} (n={len(match)}, chance {1 / args.group:.3f}), "
-              f"mean |read - scene colour| {err:.3f}", flush=True)
+                                 "n": len(match), **extra})
+        print(f"{batches:>6} {label:<42} {what} match {match.mean():.3f} (n={len(match)}, chance {chance:.3f}), "
+              f"{detail}", flush=True)
 
     def measure_goals(agents: dict[str, RIGAgent], done: int) -> None:
         rig, cc = agents["RIG"], agents["CC-RIG"]
@@ -168,7 +191,7 @@ def main() -> None:
     if args.checkpoints:
         agents, summary["checkpoints"] = {}, {}
         for (name, model), directory in zip((("RIG", "vae"), ("CC-RIG", "ccvae")), args.checkpoints, strict=True):
-            agents[name], saved = checkpoint_agent(directory, model)
+            agents[name], saved = checkpoint_agent(directory, model, args.env)
             summary["checkpoints"][name] = {"dir": str(directory), "env_steps": int(saved.get("step", -1))}
         measure_goals(agents, -1)  # -1: the run's own VAE training
     else:
