@@ -14,7 +14,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 COLUMNS = ("ee_distance", "puck_distance", "angle_distance", "object_distance", "coverage_uniform", "coverage_skewed",
-           "skew_ess")
+           "coverage_prior", "skew_ess")
 
 
 def progress(run: Path) -> dict:

@@ -24,6 +24,7 @@ from rig_core.progress import Phase, Progress
 from rig_core.skewfit import skew_active, vae_training_due
 
 COVERAGE_SAMPLES = 2000  # replay states drawn per goal-coverage measurement
+COVERAGE_REFERENCE = 10_000  # replay states a prior goal is matched against (nearest latent)
 ENV_GOAL_FRAMES = 2000  # goals=env: goal states drawn from the env and rendered once per run
 
 
@@ -200,7 +201,8 @@ class _Coverage:
 
     Coverage is the share of replay states proposed as goals whose object moved from its start
     (`env.objects_moved`): states drawn uniformly (what RIG's VAE and prior are fitted to) and, with Skew-Fit,
-    drawn from p_skewed by SIR. Envs without objects record nothing.
+    drawn from p_skewed by SIR, and prior goals read as their nearest replay state. Envs without objects record
+    nothing.
     """
 
     def __init__(self, env: Any, capacity: int, checkpoint_dir: str | Path | None) -> None:
@@ -219,10 +221,21 @@ class _Coverage:
             return {}
         rng = np.random.default_rng(agent.buffer.total_frames)  # its own stream: measuring changes no run
         out = {"coverage_uniform": float(self.moved(self.states[rng.integers(0, n, COVERAGE_SAMPLES)]).mean())}
+        if not agent.contextual:
+            out["coverage_prior"] = self._prior_coverage(agent, n, rng)
         if agent.skew is not None:
             out["coverage_skewed"] = float(self.moved(self.states[agent.skew.sample(COVERAGE_SAMPLES, rng)]).mean())
             out["skew_ess"] = agent.skew.effective_sample_size()
         return out
+
+    def _prior_coverage(self, agent: RIGAgent, n: int, rng: np.random.Generator) -> float:
+        """Share of prior goals whose nearest replay latent (of up to COVERAGE_REFERENCE) is a moved-object state:
+        imagined goals have no simulator state, so each is read as the replay state its latent lies closest to."""
+        generator = torch.Generator().manual_seed(int(agent.buffer.total_frames))  # its own stream, as `rng`
+        goals = torch.as_tensor(agent.vae.sample_prior(COVERAGE_SAMPLES, generator))
+        slots = np.sort(rng.choice(n, size=min(n, COVERAGE_REFERENCE), replace=False))
+        nearest = torch.cdist(goals, torch.as_tensor(agent.buffer.latents[slots])).argmin(1).numpy()
+        return float(self.moved(self.states[slots[nearest]]).mean())
 
     def save(self) -> None:
         if self.states is not None and self.path is not None:

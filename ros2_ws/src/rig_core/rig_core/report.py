@@ -153,13 +153,15 @@ def _goals_figure(result: RunResult, path: Path) -> bool:
 
 
 def _coverage_figure(results: list[RunResult], path: Path) -> bool:
-    """Share of proposed replay goals whose object moved from its start, over training (False: nothing to plot)."""
-    keys = [k for k in ("coverage_uniform", "coverage_skewed") if any(k in row for r in results for row in r.curve)]
+    """Share of proposed goals whose object moved from its start, over training (False: nothing to plot)."""
+    keys = [k for k in ("coverage_uniform", "coverage_skewed", "coverage_prior")
+            if any(k in row for r in results for row in r.curve)]
     if not keys:
         return False
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     for key, color, label in (("coverage_uniform", "tab:gray", "uniform replay states (RIG's VAE data)"),
-                              ("coverage_skewed", "tab:blue", "p_skewed replay states (Skew-Fit's VAE data and goals)")):
+                              ("coverage_skewed", "tab:blue", "p_skewed replay states (Skew-Fit's VAE data and goals)"),
+                              ("coverage_prior", "tab:green", "prior goals, as their nearest replay state")):
         for r in results:
             rows = [row for row in r.curve if key in row]
             if rows:
