@@ -101,21 +101,34 @@ def start_nodes(graph_file: str, overrides: dict, env: dict[str, str], tmp_path:
 
 
 def start_nodes_heard(graph_file: str, overrides: dict, env: dict[str, str], tmp_path: Path, probe, last: str,
-                      topics: list[str], timeout: float = 60.0) -> dict:
+                      topics: list[str], timeout: float = 60.0, held_until: tuple[str, ...] = ()) -> dict:
     """Start the graph with node `last` held back until `probe` has discovered a publisher on each of `topics`: the
     episodes wait for `last` (the trainer's first weights), so nothing they publish goes out before the probe listens
-    (an idle machine runs a short test's episodes faster than a late DDS match)."""
-    from rig_runtime.graph import load_graph
+    (an idle machine runs a short test's episodes faster than a late DDS match). With `held_until`, the episode node
+    also starts held (`hold_until_told`) and is released (/episode/run_until 0) once the probe holds a first message
+    on each of those topics, so it hears every later one from `last` too (a depth-1 latched writer's messages sent
+    before the match are lost)."""
+    from std_msgs.msg import UInt64
 
+    from rig_runtime.graph import load_graph
+    from rig_runtime.qos import LATCHED_QOS
+
+    if held_until:
+        overrides = {**overrides, "episode_node": {**overrides.get("episode_node", {}), "hold_until_told": True}}
     names = [spec.name for spec in load_graph(ROOT / "launch" / graph_file, overrides).nodes]
     procs = start_nodes(graph_file, overrides, env, tmp_path, only=[n for n in names if n != last])
     try:
         probe.wait_for(lambda: all(probe.node.count_publishers(t) > 0 for t in topics), timeout,
                        f"publishers on {', '.join(topics)}")
+        procs.update(start_nodes(graph_file, overrides, env, tmp_path, only=[last]))
+        if held_until:
+            probe.wait_for(lambda: all(probe.messages(t) for t in held_until), 120,  # a trainer starts in ~10 s idle
+                           f"a first message on {', '.join(held_until)}")
+            probe.node.create_publisher(UInt64, "/episode/run_until", LATCHED_QOS).publish(UInt64(data=0))
     except AssertionError:
         stop_all(procs)
         raise
-    return {**procs, **start_nodes(graph_file, overrides, env, tmp_path, only=[last])}
+    return procs
 
 
 def stop_all(procs: dict) -> dict[str, int]:

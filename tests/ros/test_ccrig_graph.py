@@ -10,7 +10,7 @@ import json
 import numpy as np
 from conftest import start_nodes_heard, stop_all
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from std_msgs.msg import String, UInt64
+from std_msgs.msg import String
 
 from rig_core.policy_weights import load_policy_weights
 from rig_interfaces.msg import ExperienceStep, Goal, Weights
@@ -29,15 +29,13 @@ def test_goals_latents_and_steps_carry_each_episodes_first_frame(probe, ros_env,
     probe.listen("/policy/experience", ExperienceStep, qos=RELIABLE)
     probe.listen("/policy/status", String)  # on a timeout the message says why the policy held still
     overrides = {"sim_node": {"env": "color_pusher"},
-                 "episode_node": {"horizon": HORIZON, "num_episodes": EPISODES, "hold_until_told": True},
+                 "episode_node": {"horizon": HORIZON, "num_episodes": EPISODES},
                  "trainer_node": {"env": "color_pusher", "config_overrides": json.dumps({"vae": {"model": "ccvae"}}),
                                   "exploration_steps": 2 * HORIZON, "vae_pretrain_batches": 5, "replay_capacity": 1000,
                                   "checkpoint_dir": str(tmp_path / "ckpt")}}
     procs = start_nodes_heard("sim_reacher_lockstep.yaml", overrides, ros_env, tmp_path, probe, "trainer_node",
-                              ["/episode/goal", "/policy/experience"])
-    try:  # episodes start once the probe holds the first weights: it then hears every later version (CI: missed v1)
-        probe.wait_for(lambda: probe.messages("/trainer/weights"), 120, "the trainer's first weights")
-        probe.node.create_publisher(UInt64, "/episode/run_until", LATCHED).publish(UInt64(data=0))
+                              ["/episode/goal", "/policy/experience"], held_until=("/trainer/weights",))
+    try:
         probe.wait_for(lambda: sum(m.is_last for m in probe.messages("/policy/experience")) >= EPISODES, 180,
                        f"{EPISODES} episodes of experience")
     finally:
