@@ -94,7 +94,9 @@ def node_overrides(config: RIGConfig, horizon: int, out: Path, torch_threads: in
                          "step_synchronous": True, "publish_every": 10**9,
                          "nice": 0, "sched_idle": False,  # lock-step waits for the trainer: no real-time loop to protect
                          "torch_threads": torch_threads,  # what `rig run` trains with (torch's default here)
-                         "pretrain_threads": pretrain_threads},
+                         "pretrain_threads": pretrain_threads,
+                         # and its TD3 updates once an episode's steps are all in: the chain waits on them
+                         "catch_up_threads": pretrain_threads},
     }
 
 
@@ -105,8 +107,9 @@ def trainer_threads() -> int:
 
 
 def default_pretrain_threads() -> int:
-    """The VAE pre-training's default torch threads: torch's own choice, as `rig run` has. In lock-step the other
-    nodes are idle while it runs (the episode node waits for the trainer), so it need not leave them cores."""
+    """The VAE pre-training's default torch threads, also the TD3 updates' once an episode has ended: torch's own
+    choice, as `rig run` has. In lock-step the other nodes are idle then (the episode node waits for the trainer),
+    so it need not leave them cores."""
     return torch.get_num_threads()
 
 
@@ -307,7 +310,9 @@ class GraphRun:
     def evaluate(self, goals: GoalSet, weights: PolicyWeights, strips: int = 4, strip_frames: int = 6) -> EvalResult:
         """One deterministic episode per held-out goal through the graph; final distances from /sim/state."""
         w = self.watcher
-        time.sleep(0.5)  # the policy and encoder load the same weights (tens of ms)
+        # The policy and encoder nodes took these weights when this process did (tens of ms to load); subscribing
+        # for the evaluation takes longer. An episode that still ran other weights is reported below.
+        w.watch_evaluation()
         goal_latents = weights.vae.encode(goals.images)[0]
         per_goal: dict[str, list[float]] = {}
         out_strips = []
@@ -440,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run NODE behind COMMAND (e.g. trainer_node='ip netns exec learner'); repeatable")
     parser.add_argument("--threads", type=int, help="the trainer's torch threads (default: torch's choice less 4 cores for the "
                         "other nodes, at least 1)")
-    parser.add_argument("--pretrain-threads", type=int, help="the trainer's torch threads during VAE pre-training, "
-                        "while the graph waits on it (default: torch's choice, as rig run)")
+    parser.add_argument("--pretrain-threads", type=int, help="the trainer's torch threads during VAE pre-training and "
+                        "TD3 updates at episode ends, while the graph waits on it (default: torch's choice, as rig run)")
     args = parser.parse_args(argv)
     overrides = parse_set_items(args.set)
     flags = {"total_steps": args.steps, "eval_every": args.eval_every, "eval_goals": args.eval_goals, "seed": args.seed}

@@ -71,6 +71,9 @@ class TrainerNode(Node):
             "torch_threads": (1, "torch intra-op threads", (1, 64)),
             "pretrain_threads": (0, "torch threads for the VAE pre-training (0: torch_threads). In lock-step the "
                                     "graph takes no step until it ends, so it may use every core", (0, 64)),
+            "catch_up_threads": (0, "torch threads for the TD3 updates while every arm's latest step ends its episode "
+                                    "(0: torch_threads). A lock-step graph then waits on the trainer, so its cores "
+                                    "are free", (0, 64)),
             "device": ("cpu", DEVICE_HELP, None),
             "seed": (0, "seed", (0, 2**31 - 1)),
             "init_checkpoint": ("", "offline_train output to fine-tune from ('' = none; rig_trainer.finetune)", None),
@@ -132,8 +135,9 @@ class TrainerNode(Node):
         self.stop = threading.Event()
         self.weights_pub = self.create_publisher(Weights, "/trainer/weights", LATCHED_QOS)
         self.metrics_pub = self.create_publisher(String, "/trainer/metrics", 10)
+        self.episode_ended = [False] * len(self.arm_topics)  # per arm: its latest received step was an is_last
         for arm, topic in enumerate(self.arm_topics):
-            self.create_subscription(ExperienceStep, topic, lambda m, arm=arm: self.queue.append((arm, m)), STREAM_QOS)
+            self.create_subscription(ExperienceStep, topic, lambda m, arm=arm: self.receive(arm, m), STREAM_QOS)
         self.publish_weights()
         self.thread = threading.Thread(target=self.train_loop, name="trainer", daemon=True)
         self.thread.start()
@@ -183,6 +187,19 @@ class TrainerNode(Node):
         self.metrics_pub.publish(String(data=json.dumps(metrics)))
 
     # ---- the training thread -------------------------------------------------------------------
+    def receive(self, arm: int, msg: ExperienceStep) -> None:
+        self.episode_ended[arm] = msg.is_last
+        self.queue.append((arm, msg))
+
+    def update_threads(self) -> int:
+        """torch threads for the next TD3 updates: `catch_up_threads` while every arm's latest step ended its
+        episode (a lock-step graph is then waiting on the trainer and its cores are idle), else `torch_threads`."""
+        p = self.p
+        wanted = p.catch_up_threads if p.catch_up_threads and all(self.episode_ended) else p.torch_threads
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+        return wanted
+
     def ingest(self, limit: int | None = None) -> int:
         n = 0
         size = self.config.image_size
@@ -233,6 +250,7 @@ class TrainerNode(Node):
                 rl_started = cfg.goals != "skewfit" or self.steps_at_pretrain > 0
                 if self.agent.vae_version > 0 and rl_started and len(buf) >= cfg.td3.batch_size and budget > 0:
                     n = min(budget, 10)
+                    self.update_threads()
                     self.agent.train(n)
                     before, self.grad_steps = self.grad_steps, self.grad_steps + n
                     if self.grad_steps // self.p.publish_every > before // self.p.publish_every:
