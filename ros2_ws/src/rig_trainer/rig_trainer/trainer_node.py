@@ -11,9 +11,10 @@ resumes from the checkpoint after a restart. `device` (cpu, cuda, cuda:N) is whe
 (a GPU workstation's trainer); the replay stays on the CPU and the published weights are CPU tensors.
 It keeps off the 10 Hz loop's cores: one torch thread, niced, optionally pinned to `cpus` (the control loop
 itself runs SCHED_FIFO). In lock-step, where the graph waits on the trainer, `pretrain_threads` and
-`catch_up_threads` give the VAE pre-training and the TD3 updates after each episode's last step every core. SCHED_IDLE for the training thread
-is available but off: the thread holds the GIL that the executor (messages, shutdown) needs, and under CPU load
-a SCHED_IDLE thread holding it barely runs, so the node stalls (seen: a 30 s stop timeout).
+`catch_up_threads` give the VAE pre-training and the TD3 updates after each episode's last step every core.
+SCHED_IDLE for the training thread is available but off: the thread holds the GIL that the executor (messages,
+shutdown) needs, and under CPU load a SCHED_IDLE thread holding it barely runs, so the node stalls (seen: a 30 s
+stop timeout).
 """
 
 from __future__ import annotations
