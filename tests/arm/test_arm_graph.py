@@ -118,12 +118,12 @@ def test_not_enabled_robot_gets_no_command_and_a_clear_wait(graph):
     assert sum("disabled: robot is not enabled" in line for line in log.splitlines()) == 1, log
 
 
-def test_tracking_a_square_at_quarter_metre_per_second(graph):
-    enable(graph)
-    speed, side = 0.25, 0.2
-    dirs = [(1, 0, 0), (0, 1, 0), (-1, 0, 0), (0, -1, 0)]
+def track(graph: Ros1Graph, segments: list) -> tuple:
+    """Send the twist `segments`, then 0.3 s of zero, while recording. Returns the recording, the commands' stamps and
+    linear velocities, the endpoint states' stamps and linear velocities, which states fall inside the commanded span,
+    and each such state's velocity error against the command in force at its stamp."""
     graph.probe("record")
-    graph.probe("twists", segments=[[side / speed, [speed * d[0], speed * d[1], 0, 0, 0, 0]] for d in dirs])
+    graph.probe("twists", segments=segments)
     graph.probe("twists", segments=[[0.3, ZERO]])
     rec = graph.probe("collect")
     tw_t = np.array([r[0] for r in rec["twist"]])
@@ -133,6 +133,15 @@ def test_tracking_a_square_at_quarter_metre_per_second(graph):
     inside = (ep_t >= tw_t[0]) & (ep_t <= tw_t[-1])
     k = np.searchsorted(tw_t, ep_t[inside], side="right") - 1  # the command in force at each state sample
     err = np.linalg.norm(ep_v[inside] - tw[k], axis=1)
+    return rec, tw_t, tw, ep_t, ep_v, inside, err
+
+
+def test_tracking_a_square_at_quarter_metre_per_second(graph):
+    enable(graph)
+    speed, side = 0.25, 0.2
+    dirs = [(1, 0, 0), (0, 1, 0), (-1, 0, 0), (0, -1, 0)]
+    rec, tw_t, tw, ep_t, ep_v, inside, err = track(
+        graph, [[side / speed, [speed * d[0], speed * d[1], 0, 0, 0, 0]] for d in dirs])
     corner_age = (ep_t[inside] - tw_t[0]) % (side / speed)
     steady = corner_age > 0.2  # the first 0.2 s after each corner is the acceleration-limited turn
     rms_all, rms_steady = float(np.sqrt(np.mean(err**2))), float(np.sqrt(np.mean(err[steady] ** 2)))
@@ -179,17 +188,7 @@ def test_tracking_a_rounded_square_at_quarter_metre_per_second_over_the_whole_pa
     arm follows (above: the 3 m/s² ramp alone makes the whole-path RMS ~0.072 m/s there)."""
     enable(graph)
     speed = 0.25
-    graph.probe("record")
-    graph.probe("twists", segments=rounded_square(speed, side=0.2, radius=0.06, accel=2.0))
-    graph.probe("twists", segments=[[0.3, ZERO]])
-    rec = graph.probe("collect")
-    tw_t = np.array([r[0] for r in rec["twist"]])
-    tw = np.array([r[1][:3] for r in rec["twist"]])
-    ep_t = np.array([r[0] for r in rec["ep"]])
-    ep_v = np.array([r[3] for r in rec["ep"]])
-    inside = (ep_t >= tw_t[0]) & (ep_t <= tw_t[-1])
-    k = np.searchsorted(tw_t, ep_t[inside], side="right") - 1
-    err = np.linalg.norm(ep_v[inside] - tw[k], axis=1)
+    rec, tw_t, _, ep_t, _, inside, err = track(graph, rounded_square(speed, side=0.2, radius=0.06, accel=2.0))
     rms = float(np.sqrt(np.mean(err**2)))
     print(f"rounded square at {speed} m/s: whole-path RMS error {rms:.4f} m/s ({rms / speed:.1%}), "
           f"max {err.max():.4f} m/s over {inside.sum()} endpoint states")
