@@ -80,16 +80,27 @@ class RIGAgent:
         """Imagined goals from the VAE prior (RIG §4.1); with Skew-Fit's goal source "skewed", the latents of
         replay states drawn from p_skewed (thesis Alg. 10 steps 6 and 15), the prior while there is none.
         CC-VAE: z̄_g = (z_g, zc) with zc from `context_latents` (z̄ of the episode, one row or one per goal, §3.4.2)."""
+        skewed = self.config.goals == "skewfit" and self.config.skewfit.goal_source == "skewed" and self.skew is not None
         if self.contextual:
             if context_latents is None:
                 raise DataError("CC-RIG goals keep the episode's context: pass context_latents")
             rows = np.broadcast_to(np.asarray(context_latents, np.float32).reshape(-1, self.latent_dim), (n, self.latent_dim))
+            if skewed:
+                return self._transferred_goals(rows)
             return self.vae.sample_goals(rows, self.torch_rng)
-        if self.config.goals == "skewfit" and self.config.skewfit.goal_source == "skewed" and self.skew is not None:
+        if skewed:
             return self.buffer.latents[self.skew.sample(n, self.rng)].copy()
         if self.config.goals == "env" and self.vae_version > 0:
             return self.env_goal_latents()[self.rng.integers(0, len(self.goal_frames), n)]
         return self.vae.sample_prior(n, self.torch_rng)
+
+    def _transferred_goals(self, context_rows: np.ndarray) -> np.ndarray:
+        """CC-RIG + Skew-Fit goals: z_t of replay states drawn from p_skewed (any scene), each with the zc of its own
+        row of `context_rows`. The CC-VAE keeps what moves in z_t and the scene's looks in zc (§3.4.1), so a rare
+        puck position seen with a red puck becomes a goal for the blue puck on the table now. Our extension."""
+        assert self.skew is not None and isinstance(self.vae, ContextConditionedVAE)
+        state = self.buffer.latents[self.skew.sample(len(context_rows), self.rng), : self.vae.state_dim]
+        return np.concatenate([state, context_rows[:, self.vae.state_dim:]], 1).astype(np.float32)
 
     def set_goal_frames(self, frames: np.ndarray) -> None:
         """goals=env: the images of goal states drawn from the env's own goal distribution (sim only)."""
@@ -133,7 +144,7 @@ class RIGAgent:
         buf = self.buffer
         frames = buf.frames[: buf.stored_frame_count()]
         if self.contextual:
-            return self._train_ccvae_on_replay(n_batches, on_batch)
+            return self._train_ccvae_on_replay(n_batches, on_batch, skewed)
         if not skewed:
             return self.pretrain_vae(frames, n_batches, on_batch)
         skew = self.refresh_skew()
@@ -144,30 +155,37 @@ class RIGAgent:
         self.vae_version += 1
         return {**stats, "skew/ess": skew.effective_sample_size(), "skew/candidates": float(len(skew.slots))}
 
-    def _train_ccvae_on_replay(self, n_batches: int, on_batch: OnBatch | None) -> dict[str, float]:
-        """Minimise Eq. 7 on the replay's (s_t, s0) pairs (Alg. 2 step 1), then re-encode the replay in z̄."""
+    def _train_ccvae_on_replay(self, n_batches: int, on_batch: OnBatch | None, skewed: bool = False) -> dict[str, float]:
+        """Minimise Eq. 7 on the replay's (s_t, s0) pairs (Alg. 2 step 1), then re-encode the replay in z̄.
+        `skewed` (goals=skewfit): the pairs are resampled from p_skewed of p̂(s_t | s0) (SIR, as Alg. 10 step 30)."""
         buf, cfg = self.buffer, self.config.vae
         assert isinstance(buf, ContextReplayBuffer) and isinstance(self.vae, ContextConditionedVAE)
         frames = buf.frames[: buf.stored_frame_count()]
         if self.vae_version == 0:
             self.vae.init_output_bias(frames)
         context_rows, trainable = buf.stored_context_rows(), buf.trainable_rows()
+        rows, extra = trainable, {}
+        if skewed:
+            skew = self.refresh_skew()
+            rows = skew.sample(n_batches * cfg.batch_size, self.rng)  # drawn uniformly below: SIR from p_skewed
+            extra = {"skew/ess": skew.effective_sample_size(), "skew/candidates": float(len(skew.slots))}
         stats = train_ccvae(self.vae, frames, context_rows, n_batches, cfg.batch_size, cfg.beta,
                             self.vae_optim, self.rng, cfg.decoder, on_batch,
-                            beta_warmup=min(cfg.beta_warmup_batches, n_batches // 2), rows=trainable)
+                            beta_warmup=min(cfg.beta_warmup_batches, n_batches // 2), rows=rows)
         if cfg.standardise_context:
             self.vae.fit_context_scale(frames[np.unique(context_rows[trainable])])
         buf.reencode(self.vae.encode)
         self.vae_version += 1
-        return stats
+        return {**stats, **extra}
 
     def refresh_skew(self) -> SkewedDistribution:
         """p_skewed over the replay under the current VAE (thesis Eq. 9–10, Alg. 10 step 25)."""
-        cfg = self.config.skewfit
-        self.skew = skew_replay(self.vae, self.buffer.frames, self.buffer.stored_frame_count(), cfg.alpha,
+        cfg, buf = self.config.skewfit, self.buffer
+        scene = {"context_rows": buf.stored_context_rows(), "rows": buf.trainable_rows()} \
+            if isinstance(buf, ContextReplayBuffer) else {}  # CC-VAE: p̂(s | s0), rows whose s0 is stored
+        self.skew = skew_replay(self.vae, buf.frames, buf.stored_frame_count(), cfg.alpha,
                                 cfg.density_decoder(self.config.vae.decoder), cfg.density_samples, cfg.max_candidates,
-                                self.rng, self.torch_rng,
-                                cfg.log_weight_clip)
+                                self.rng, self.torch_rng, cfg.log_weight_clip, **scene)
         return self.skew
 
     # ---- control -----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def curve_table(results: list[RunResult], metric: str) -> tuple[np.ndarray, np.n
 
 def method_label(config) -> str:
     if config.vae.model == "ccvae":
-        return "CC-RIG"
+        return "CC-RIG + Skew-Fit" if config.goals == "skewfit" else "CC-RIG"
     return {"skewfit": "RIG + Skew-Fit", "env": "RIG, goals from the env's distribution"}.get(config.goals, "RIG")
 
 

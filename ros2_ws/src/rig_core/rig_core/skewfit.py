@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from rig_core.ccvae import ContextConditionedVAE
 from rig_core.images import to_tensor
 from rig_core.vae import ConvVAE
 
@@ -60,16 +61,20 @@ def vae_log_likelihood(vae: ConvVAE, decoder: str) -> LogLikelihood:
 
     def log_likelihood(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         k, b = z.shape[:2]
-        logits = vae.decode_logits(z.reshape(k * b, -1)).view(k, b, *x.shape[1:])
-        target = x.expand(k, *x.shape)
-        if decoder == "bernoulli":
-            return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(2).sum(-1)
-        if decoder == "gaussian":
-            d = x[0].numel()
-            return -0.5 * (torch.sigmoid(logits) - target).pow(2).flatten(2).sum(-1) - 0.5 * d * math.log(2 * math.pi)
-        raise ValueError(f"unknown VAE decoder {decoder!r}")
+        return _log_likelihood_of_logits(vae.decode_logits(z.reshape(k * b, -1)).view(k, b, *x.shape[1:]), x, decoder)
 
     return log_likelihood
+
+
+def _log_likelihood_of_logits(logits: torch.Tensor, x: torch.Tensor, decoder: str) -> torch.Tensor:
+    """log p(x | z) (K, B) from the decoder's logits (K, B, …) of images x (B, …): Bernoulli or unit Gaussian."""
+    target = x.expand(logits.shape[0], *x.shape)
+    if decoder == "bernoulli":
+        return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(2).sum(-1)
+    if decoder == "gaussian":
+        d = x[0].numel()
+        return -0.5 * (torch.sigmoid(logits) - target).pow(2).flatten(2).sum(-1) - 0.5 * d * math.log(2 * math.pi)
+    raise ValueError(f"unknown VAE decoder {decoder!r}")
 
 
 @torch.no_grad()
@@ -84,6 +89,38 @@ def vae_log_density(vae: ConvVAE, frames: np.ndarray, decoder: str = "bernoulli"
     for start in range(0, len(frames), batch_size):
         x = to_tensor(frames[start:start + batch_size]).to(device)
         log_p = log_density_is(x, vae.encode_tensor, log_likelihood, n_samples, generator)
+        out[start:start + len(x)] = log_p.double().cpu().numpy()
+    vae.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def ccvae_log_density(vae: ContextConditionedVAE, frames: np.ndarray, contexts: np.ndarray, decoder: str = "gaussian",
+                      n_samples: int = 10, batch_size: int = 128, generator: torch.Generator | None = None) -> np.ndarray:
+    """log p̂(x | s0) of uint8 frames under the CC-VAE, each with its episode's first frame (one row per frame).
+
+    The estimate of App. C.3.1 inside the scene: proposal q(z_t | x, zc), prior p(z_t) = N(0, I) (§3.4.2) and
+    likelihood p(x | z_t, zc) with zc = e0(s0), so a frame is rare for what changed in its scene (a moved puck),
+    not for the scene's looks (the puck's colour). Our extension of Skew-Fit to CC-RIG; the thesis pairs them nowhere.
+    """
+    if len(contexts) != len(frames):
+        raise ValueError(f"need one context per frame, got {len(contexts)} for {len(frames)} frames")
+    was_training = vae.training
+    vae.eval()
+    device = vae.device
+    out = np.empty(len(frames), np.float64)
+    for start in range(0, len(frames), batch_size):
+        x = to_tensor(frames[start:start + batch_size]).to(device)
+        zc = vae.encode_context_tensor(to_tensor(contexts[start:start + batch_size]).to(device))
+        zc_bar = vae.standardise_context(zc)  # decode_logits takes z̄ = (z_t, zc) as `encode` hands it out
+
+        def log_likelihood(images: torch.Tensor, z: torch.Tensor, zc_bar: torch.Tensor = zc_bar) -> torch.Tensor:
+            k, b = z.shape[:2]
+            z_bar = torch.cat([z.reshape(k * b, -1), zc_bar.repeat(k, 1)], 1)  # row i·b + j pairs sample i with frame j
+            return _log_likelihood_of_logits(vae.decode_logits(z_bar).view(k, b, *images.shape[1:]), images, decoder)
+
+        log_p = log_density_is(x, lambda images, zc=zc: vae.encode_tensor(images, zc), log_likelihood, n_samples,
+                               generator)
         out[start:start + len(x)] = log_p.double().cpu().numpy()
     vae.train(was_training)
     return out
@@ -134,21 +171,35 @@ class SkewedDistribution:
         return float(1.0 / np.square(self.probs).sum())
 
 
-def skew_replay(vae: ConvVAE, frames: np.ndarray, n_stored: int, alpha: float, decoder: str, n_samples: int,
-                max_candidates: int, rng: np.random.Generator, generator: torch.Generator | None = None,
-                clip: float = 0.0) -> SkewedDistribution:
+def skew_replay(vae: ConvVAE | ContextConditionedVAE, frames: np.ndarray, n_stored: int, alpha: float, decoder: str,
+                n_samples: int, max_candidates: int, rng: np.random.Generator, generator: torch.Generator | None = None,
+                clip: float = 0.0, context_rows: np.ndarray | None = None,
+                rows: np.ndarray | None = None) -> SkewedDistribution:
     """Build p_skewed over the first `n_stored` replay slots (Alg. 10 step 25).
 
     The states {sₙ} of Eq. 10 are the whole replay, or a uniform subsample of `max_candidates` of it (still iid
-    samples of the visited-state distribution, so Eq. 10 holds with a smaller N).
+    samples of the visited-state distribution, so Eq. 10 holds with a smaller N). A CC-VAE needs `context_rows`
+    (each stored row's context row) and scores p̂(x | s0); `rows` limits the candidates (rows whose s0 is stored).
     """
-    if n_stored == 0:
-        raise ValueError("cannot skew an empty replay buffer")
-    if 0 < max_candidates < n_stored:
-        slots = np.sort(rng.choice(n_stored, size=max_candidates, replace=False))
+    if rows is None:
+        if n_stored == 0:
+            raise ValueError("cannot skew an empty replay buffer")
+        if 0 < max_candidates < n_stored:
+            slots = np.sort(rng.choice(n_stored, size=max_candidates, replace=False))
+        else:
+            slots = np.arange(n_stored)
     else:
-        slots = np.arange(n_stored)
-    log_density = vae_log_density(vae, frames[slots], decoder, n_samples, generator=generator)
+        rows = np.asarray(rows, np.int64)
+        if len(rows) == 0:
+            raise ValueError("cannot skew an empty replay buffer")
+        slots = np.sort(rng.choice(rows, size=max_candidates, replace=False)) if 0 < max_candidates < len(rows) else rows
+    if isinstance(vae, ContextConditionedVAE):
+        if context_rows is None:
+            raise ValueError("the CC-VAE scores each frame with its episode's first frame: pass context_rows")
+        log_density = ccvae_log_density(vae, frames[slots], frames[context_rows[slots]], decoder, n_samples,
+                                        generator=generator)
+    else:
+        log_density = vae_log_density(vae, frames[slots], decoder, n_samples, generator=generator)
     return SkewedDistribution.from_log_density(slots, log_density, alpha, clip)
 
 

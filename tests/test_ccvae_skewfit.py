@@ -1,0 +1,105 @@
+"""CC-RIG + Skew-Fit: p_skewed of p̂(s | s0) under the CC-VAE, and goals moved into the current scene."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from point_env import ColourPointImageEnv
+from rig_core.agent import RIGAgent
+from rig_core.config import default_config
+from rig_core.images import to_uint8
+from rig_core.loop import run_rig
+from rig_core.scene_probe import colour_match
+
+PALETTE = np.array([(230, 40, 40), (40, 220, 40), (50, 80, 240), (240, 230, 40), (230, 40, 230), (40, 230, 230),
+                    (245, 245, 245), (250, 140, 20)], np.uint8)
+
+
+def _scene_episodes(env: ColourPointImageEnv, n_scenes: int, common: int, rare: int, seed: int):
+    """Per scene (a palette colour each): its first frame, `common` frames with the dot near its start and `rare`
+    frames with it far off to the right, as early exploration leaves a replay. Returns episodes and rare flags."""
+    rng = np.random.default_rng(seed)
+    episodes, flags = [], []
+    for i in range(n_scenes):
+        first, _ = env.reset(seed=seed + i, options={"colour": PALETTE[i % len(PALETTE)]})
+        states = [rng.normal(0, 0.03, 2) for _ in range(common)] + [rng.uniform([0.4, -0.8], [0.8, 0.8]) for _ in range(rare)]
+        episodes.append([first["image"]] + [env.render_state(np.asarray(s, np.float32)) for s in states])
+        flags += [False] * (1 + common) + [True] * rare
+    return episodes, np.array(flags)
+
+
+def _cc_skew_agent(**skewfit) -> RIGAgent:
+    cfg = default_config("point", goals="skewfit", image_size=32, replay_capacity=2000,
+                         vae={"model": "ccvae", "latent_dim": 2, "context_dim": 8, "lr": 3e-3, "batch_size": 32},
+                         skewfit={"goal_source": "skewed", "alpha": -1.0, "density_samples": 4, **skewfit})
+    return RIGAgent(cfg)
+
+
+def _fill(agent: RIGAgent, episodes: list[list[np.ndarray]]) -> None:
+    zero = np.zeros(agent.latent_dim, np.float32)
+    for frames in episodes:
+        agent.buffer.start_episode(frames[0], zero, zero)
+        for frame in frames[1:]:
+            agent.buffer.add_step(np.zeros(2, np.float32), zero, frame, zero, zero)
+
+
+def test_scene_density_finds_rare_states_and_transferred_goals_keep_the_scene_colour():
+    """Rare dot positions are scored less likely within their scene and skewed up; goals take z_t from p_skewed and
+    zc from the scene at hand, so they decode in that scene's colour, where RIG's p_skewed replay goals (frames of
+    other scenes) match it only by chance. Both rates are measured with the same colour read."""
+    env = ColourPointImageEnv(image_size=32)
+    episodes, rare = _scene_episodes(env, 48, common=9, rare=1, seed=0)
+    torch.manual_seed(0)
+    agent = _cc_skew_agent(log_weight_clip=5.0)  # unclipped, SIR keeps ~2 states here (as on the pusher)
+    _fill(agent, episodes)
+    agent.train_vae_on_replay(600)  # plain MLE first, as the schedule does
+    stats = agent.train_vae_on_replay(5, skewed=True)
+    skew = agent.skew
+    assert skew is not None and len(skew.slots) == len(rare)
+    assert skew.log_density[rare[skew.slots]].mean() < skew.log_density[~rare[skew.slots]].mean()
+    rare_share = skew.probs[rare[skew.slots]].sum()
+    print(f"rare states: {rare.mean():.3f} of the replay, {rare_share:.3f} of p_skewed; ESS {stats['skew/ess']:.1f}")
+    assert rare_share > 2 * rare.mean()
+
+    held = [env.reset(seed=10_000 + i, options={"colour": PALETTE[i % len(PALETTE)]})[0]["image"] for i in range(64)]
+    held_colours = PALETTE[np.arange(64) % len(PALETTE)] / 255.0
+    scene_latents = agent.encode(np.stack(held), np.stack(held))[0]
+    goals = agent.sample_goals(64, scene_latents)
+    np.testing.assert_allclose(goals[:, 2:], scene_latents[:, 2:])  # zc: the scene at hand
+    stored = agent.buffer.latents[: agent.buffer.stored_frame_count(), :2]
+    assert (np.abs(goals[:, None, :2] - stored[None]).max(-1) < 1e-6).any(1).all()  # z_t: a stored state's
+    with torch.no_grad():
+        decoded = to_uint8(agent.vae.decode(torch.as_tensor(goals)))
+    cc_rate = colour_match(env.dot_colour(decoded), held_colours).mean()
+    replay_goals = agent.buffer.frames[skew.sample(64, np.random.default_rng(1))]  # RIG + Skew-Fit's kind of goal
+    rig_rate = colour_match(env.dot_colour(replay_goals), held_colours).mean()
+    print(f"goal colour matches the scene: CC-RIG + Skew-Fit {cc_rate:.3f}, p_skewed replay frames {rig_rate:.3f} "
+          f"(chance 0.125)")
+    assert cc_rate > rig_rate
+
+
+def test_loop_runs_cc_rig_with_skewed_goals_on_the_schedule(monkeypatch, tmp_path):
+    """`rig run --vae ccvae --goals skewfit` in process (a shortened schedule): the CC-VAE trains on p_skewed, goals
+    and relabeled goals keep each transition's own zc, and a resumed run rebuilds p_skewed."""
+    import rig_core.skewfit as sf
+
+    monkeypatch.setitem(sf.SCHEDULES, 1, ((60, 30, 5, False), (math.inf, 30, 3, True)))
+    overrides = dict(goals="skewfit", exploration_steps=60, eval_every=40, eval_goals=2, replay_capacity=1000,
+                     td3={"hidden_sizes": [32, 32], "batch_size": 16, "updates_per_step": 1},
+                     vae={"model": "ccvae", "latent_dim": 2, "context_dim": 3},
+                     skewfit={"schedule": 1, "goal_source": "skewed", "density_samples": 2})
+    cfg = default_config("point", total_steps=120, **overrides)
+    result = run_rig(cfg, lambda: ColourPointImageEnv(image_size=48), tmp_path, checkpoint_every=60,
+                     show_progress=False)
+    agent = result.agent
+    assert agent.vae_version == 4 and agent.skew is not None  # 30, 60 plain; 90, 120 on p_skewed
+    batch, source = agent.sample_batch(64)
+    obs = batch.obs.cpu().numpy()
+    np.testing.assert_allclose(obs[:, 2:5], obs[:, 7:10], atol=1e-6)  # state's zc == goal's zc, any goal source
+    assert (source == 2).any()
+    resumed = run_rig(default_config("point", total_steps=150, **overrides), lambda: ColourPointImageEnv(image_size=48),
+                      tmp_path, resume=True, show_progress=False)
+    assert resumed.agent.vae_version == 5 and resumed.agent.skew is not None
