@@ -12,6 +12,7 @@ from rig_core.agent import RIGAgent
 from rig_core.config import default_config
 from rig_core.images import to_uint8
 from rig_core.loop import run_rig
+from rig_core.report import write_report
 from rig_core.scene_probe import colour_match
 
 PALETTE = np.array([(230, 40, 40), (40, 220, 40), (50, 80, 240), (240, 230, 40), (230, 40, 230), (40, 230, 230),
@@ -100,6 +101,8 @@ def test_loop_runs_cc_rig_with_skewed_goals_on_the_schedule(monkeypatch, tmp_pat
     obs = batch.obs.cpu().numpy()
     np.testing.assert_allclose(obs[:, 2:5], obs[:, 7:10], atol=1e-6)  # state's zc == goal's zc, any goal source
     assert (source == 2).any()
+    report = write_report([result], tmp_path / "report")
+    assert "goals.png" in report.read_text() and (tmp_path / "report" / "goals.png").stat().st_size > 0
     resumed = run_rig(default_config("point", total_steps=150, **overrides), lambda: ColourPointImageEnv(image_size=48),
                       tmp_path, resume=True, show_progress=False)
     assert resumed.agent.vae_version == 5 and resumed.agent.skew is not None

@@ -137,8 +137,10 @@ def _goals_figure(result: RunResult, path: Path) -> bool:
     """Thesis Fig. 13 / Fig. 70: proposed goals under uniform replay sampling, under p_skewed, and from the prior.
     False when the run's replay is not at hand (graph_run loads the trainer's checkpoint without it)."""
     agent, n = result.agent, 10
-    if agent.buffer.stored_frame_count() == 0 or agent.contextual:  # CC-RIG: no Skew-Fit comparison
+    if agent.buffer.stored_frame_count() == 0 or (agent.contextual and agent.skew is None):  # plain CC-RIG
         return False
+    if agent.contextual:
+        return _scene_goals_figure(result, path, n)
     uniform, skew = proposed_goal_slots(result, n)
     with torch.no_grad():
         z = torch.as_tensor(agent.vae.sample_prior(n, torch.Generator().manual_seed(0)), device=agent.vae.prior_mu.device)
@@ -149,6 +151,28 @@ def _goals_figure(result: RunResult, path: Path) -> bool:
               f"(b) replay states drawn from p_skewed ({own} α = {skew.alpha:g}, SIR, ESS {skew.effective_sample_size():.1f}"
               f" of {len(skew.slots)})", "(c) decoded samples of the goal prior (imagined goals)"]
     _image_grid(rows, labels, path, f"Proposed goals ({method_label(result.config)}; thesis Fig. 13)")
+    return True
+
+
+def _scene_goals_figure(result: RunResult, path: Path, n: int) -> bool:
+    """CC-RIG + Skew-Fit: replay states from p_skewed (each in its own scene), and the same states' z_t decoded with
+    the zc of one held-out first frame s0: the goals that scene gets."""
+    agent = result.agent
+    assert agent.skew is not None
+    buf, d = agent.buffer, agent.vae.state_dim
+    uniform = np.random.default_rng(0).integers(0, buf.stored_frame_count(), n)
+    slots = agent.skew.sample(n, np.random.default_rng(1))
+    scene = result.vae_frames[:1]
+    goals = agent.buffer.latents[slots].copy()
+    goals[:, d:] = agent.encode(scene, scene)[0][0, d:]
+    with torch.no_grad():
+        moved = to_uint8(agent.vae.decode(torch.as_tensor(goals, device=agent.vae.device)))
+    rows = [buf.frames[uniform], buf.frames[slots], np.concatenate([scene, moved])]
+    labels = ["(a) replay states drawn uniformly, each in its own scene",
+              f"(b) replay states drawn from p_skewed of p(s | s0) (α = {agent.skew.alpha:g}, SIR, ESS "
+              f"{agent.skew.effective_sample_size():.1f} of {len(agent.skew.slots)})",
+              "(c) a held-out first frame s0, then (b)'s z_t decoded with its zc: the goals this scene gets"]
+    _image_grid(rows, labels, path, f"Proposed goals ({method_label(result.config)})")
     return True
 
 
