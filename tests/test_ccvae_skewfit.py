@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pytest
 import torch
+from safetensors.torch import load, save
 
 from point_env import ColourPointImageEnv
-from rig_core.agent import RIGAgent
+from rig_core.agent import GOAL_POOL_SIZE, RIGAgent
+from rig_core.checkpoint import POLICY_FORMAT, policy_bytes
 from rig_core.config import default_config
+from rig_core.errors import CheckpointError
 from rig_core.images import to_uint8
 from rig_core.loop import run_rig
+from rig_core.policy_weights import imagined_goal, load_policy_weights
 from rig_core.report import write_report
 from rig_core.scene_probe import colour_match
 
@@ -106,3 +112,38 @@ def test_loop_runs_cc_rig_with_skewed_goals_on_the_schedule(monkeypatch, tmp_pat
     resumed = run_rig(default_config("point", total_steps=150, **overrides), lambda: ColourPointImageEnv(image_size=48),
                       tmp_path, resume=True, show_progress=False)
     assert resumed.agent.vae_version == 5 and resumed.agent.skew is not None
+
+
+def test_skewed_goal_pool_travels_with_the_weights_and_the_episode_goal_comes_from_it():
+    """The graph's episode node has no replay: the trainer's weights carry 256 p_skewed latents (z_t for the CC-VAE),
+    and `imagined_goal` draws the episode's goal from them, with the zc of that episode's first frame."""
+    env = ColourPointImageEnv(image_size=32)
+    episodes, _ = _scene_episodes(env, 16, common=5, rare=1, seed=0)
+    torch.manual_seed(0)
+    agent = _cc_skew_agent(log_weight_clip=5.0)
+    _fill(agent, episodes)
+    assert agent.skewed_goal_pool() is None  # no p_skewed yet
+    agent.train_vae_on_replay(20)
+    agent.train_vae_on_replay(2, skewed=True)
+    weights = load_policy_weights(policy_bytes(agent, 3))
+    stored = agent.buffer.latents[: agent.buffer.stored_frame_count(), :2]
+    assert weights.goal_pool.shape == (GOAL_POOL_SIZE, 2)
+    assert (np.abs(weights.goal_pool[:, None] - stored[None]).max(-1) < 1e-6).any(1).all()
+    scene = env.reset(seed=99, options={"colour": PALETTE[2]})[0]["image"]
+    zc = agent.encode(scene[None], scene[None])[0][0, 2:]
+    gen = torch.Generator().manual_seed(0)
+    goals = np.stack([imagined_goal(weights, gen, scene) for _ in range(20)])
+    np.testing.assert_allclose(goals[:, 2:], np.repeat(zc[None], 20, 0), atol=1e-5)
+    assert (np.abs(goals[:, None, :2] - weights.goal_pool[None]).max(-1) < 1e-6).any(1).all()
+    assert len(np.unique(goals[:, :2], axis=0)) > 1
+
+    plain = RIGAgent(default_config("point", replay_capacity=1000, image_size=32, vae={"latent_dim": 2}))
+    _fill(plain, [[frame for frame in e] for e in episodes[:2]])
+    plain_weights = load_policy_weights(policy_bytes(plain, 1))  # RIG: no pool, goals from the prior
+    assert plain_weights.goal_pool is None and imagined_goal(plain_weights, gen).shape == (2,)
+
+    tensors = load(policy_bytes(agent, 4))
+    tensors["goals.skewed"] = torch.zeros(8, 5)
+    meta = {"format": POLICY_FORMAT, "version": "4", "config": json.dumps(agent.config.to_dict()), "vae_version": "2"}
+    with pytest.raises(CheckpointError, match=r"goals\.skewed has shape"):
+        load_policy_weights(save(tensors, metadata=meta))

@@ -25,6 +25,7 @@ from rig_core.td3 import TD3, Batch
 from rig_core.vae import ConvVAE, train_vae
 
 OnBatch = Callable[[int, dict[str, float]], None]
+GOAL_POOL_SIZE = 256  # p_skewed goals that travel with the policy weights (rig_core.policy_weights.imagined_goal)
 
 
 class RIGAgent:
@@ -101,6 +102,16 @@ class RIGAgent:
         assert self.skew is not None and isinstance(self.vae, ContextConditionedVAE)
         state = self.buffer.latents[self.skew.sample(len(context_rows), self.rng), : self.vae.state_dim]
         return np.concatenate([state, context_rows[:, self.vae.state_dim:]], 1).astype(np.float32)
+
+    def skewed_goal_pool(self, n: int = GOAL_POOL_SIZE, seed: int = 0) -> np.ndarray | None:
+        """n latents of replay states drawn from p_skewed (z_t only for the CC-VAE), for the nodes that propose goals
+        without the replay (the episode node); None unless goals come from p_skewed. Its own RNG: the run's
+        streams stay as they are."""
+        cfg = self.config
+        if cfg.goals != "skewfit" or cfg.skewfit.goal_source != "skewed" or self.skew is None:
+            return None
+        latents = self.buffer.latents[self.skew.sample(n, np.random.default_rng(seed))]
+        return latents[:, : self.vae.state_dim].copy() if self.contextual else latents.copy()
 
     def set_goal_frames(self, frames: np.ndarray) -> None:
         """goals=env: the images of goal states drawn from the env's own goal distribution (sim only)."""

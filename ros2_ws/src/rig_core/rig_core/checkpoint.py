@@ -208,6 +208,9 @@ def policy_bytes(agent: RIGAgent, version: int) -> bytes:
     actor = agent.learner.actor  # a Gaussian policy (AWAC, IQL) travels as its mean: what the robot executes
     state = actor.deterministic_state_dict() if hasattr(actor, "deterministic_state_dict") else actor.state_dict()
     tensors.update({f"actor.{k}": _cpu_copy(v) for k, v in state.items()})
+    pool = agent.skewed_goal_pool(seed=version)
+    if pool is not None:  # Skew-Fit's p_skewed goals, for the episode node (policy_weights.imagined_goal)
+        tensors["goals.skewed"] = torch.from_numpy(pool)
     meta = {"format": POLICY_FORMAT, "version": str(version), "config": json.dumps(agent.config.to_dict()),
             "vae_version": str(agent.vae_version)}  # 0: no VAE trained yet, the actor acts on noise
     return save(tensors, metadata=meta)

@@ -27,6 +27,7 @@ class PolicyWeights:
     vae: ConvVAE | ContextConditionedVAE
     actor: Actor
     vae_version: int | None = None  # VAE updates behind these weights; None: weights from before it was sent
+    goal_pool: np.ndarray | None = None  # Skew-Fit: latents (z_t for the CC-VAE) of replay states from p_skewed
 
     @property
     def exploring(self) -> bool:
@@ -87,7 +88,28 @@ def load_policy_weights(data: bytes) -> PolicyWeights:
     actor = Actor(2 * d, action_dim, config.td3.hidden_sizes).eval()
     _load_strict(actor, "actor.", tensors)
     vae_version = int(meta["vae_version"]) if "vae_version" in meta else None
-    return PolicyWeights(int(meta.get("version", 0)), config, vae, actor, vae_version)
+    pool = tensors.get("goals.skewed")
+    width = vae.state_dim if isinstance(vae, ContextConditionedVAE) else d
+    if pool is not None and (pool.ndim != 2 or pool.shape[0] == 0 or pool.shape[1] != width):
+        raise CheckpointError(f"goals.skewed has shape {tuple(pool.shape)}, the VAE needs (N, {width})")
+    goal_pool = None if pool is None else pool.numpy().astype(np.float32)
+    return PolicyWeights(int(meta.get("version", 0)), config, vae, actor, vae_version, goal_pool)
+
+
+def imagined_goal(weights: PolicyWeights, generator: torch.Generator, context: np.ndarray | None = None) -> np.ndarray:
+    """One imagined goal latent for a new episode, as `rig run` draws it: from the VAE prior (RIG §4.1), or with
+    Skew-Fit's p_skewed goals a row of the weights' goal pool (thesis Alg. 10 step 6). CC-RIG appends the zc of the
+    episode's first frame `context` (§3.4.2), so a pooled z_t becomes a goal in this scene."""
+    pool = weights.goal_pool
+    if context is None or not weights.contextual:
+        if pool is not None:
+            return pool[int(torch.randint(len(pool), (1,), generator=generator))].copy()
+        return weights.vae.sample_prior(1, generator)[0]
+    scene = weights.encode(context[None], context[None])[0]
+    if pool is not None:
+        zc = scene[0, weights.vae.state_dim:]
+        return np.concatenate([pool[int(torch.randint(len(pool), (1,), generator=generator))], zc]).astype(np.float32)
+    return weights.vae.sample_goals(scene, generator)[0]  # z̄_g = (z_g ~ N(0, I), zc = e0(s0)) (Alg. 2 step 3)
 
 
 def load_weights(data: bytes, kind: str = "policy"):

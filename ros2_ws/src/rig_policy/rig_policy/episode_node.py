@@ -31,7 +31,7 @@ from sensor_msgs.msg import Joy
 from std_msgs.msg import Header, String, UInt64
 
 from rig_core.errors import RigError
-from rig_core.policy_weights import PolicyWeights, load_weights
+from rig_core.policy_weights import PolicyWeights, imagined_goal, load_weights
 from rig_core.residual_weights import ResidualWeights
 from rig_interfaces.msg import ExperienceStep, Goal, Latent, Weights
 from rig_policy.reset_client import ResetClient
@@ -235,10 +235,7 @@ class EpisodeNode(Node):
             z = w.encode(frame[None], None if context is None else context[None])[0][0]
             return Goal(source="image", latent=z.tolist(), vae_version=w.version,
                         image=rgb_to_image(frame, self.get_clock().now().to_msg()))
-        if context is None:
-            z = w.vae.sample_prior(1, self.rng)[0]
-        else:  # z̄_g = (z_g, zc), z_g ~ N(0, I), zc = e0(s0) (thesis §3.4.2, Alg. 2 step 3)
-            z = w.vae.sample_goals(w.encode(context[None], context[None])[0], self.rng)[0]
+        z = imagined_goal(w, self.rng, context)  # prior or Skew-Fit's pool; CC-RIG: with zc = e0(s0) (§3.4.2)
         return Goal(source="imagined", latent=np.asarray(z, np.float32).tolist(), vae_version=w.version)
 
 
