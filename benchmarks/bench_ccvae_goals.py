@@ -15,7 +15,8 @@ show how much of the colour its decodes keep at all. Measured `--checks` times d
 Run: nice -n 19 .venv/bin/python benchmarks/bench_ccvae_goals.py [--episodes 100] [--batches 2000] [--scenes 128]
 Writes benchmarks/results/ccvae_goals.json and ccvae_goals.png (goals for four scenes: CC-RIG beside RIG).
 With `--checkpoints RIG_DIR CC_RIG_DIR` (the checkpoint directories of two `rig run --env color_pusher` runs, `--vae
-vae` and `--vae ccvae`) it measures the VAEs those runs trained instead of training its own.
+vae` and `--vae ccvae`) it measures the VAEs those runs trained instead of training its own; a run with Skew-Fit's
+p_skewed goals (`--goals skewfit`) is measured on the goals it proposes, p_skewed built from its replay.
 """
 
 from __future__ import annotations
@@ -95,7 +96,25 @@ def checkpoint_agent(directory: Path, model: str, env: str) -> tuple[RIGAgent, d
     if config.env != env:
         raise SystemExit(f"bench_ccvae_goals: {directory} is a {config.env!r} run, expected {env!r} (--env)")
     agent = RIGAgent(config)
-    return agent, load_checkpoint(agent, directory, with_replay=False)
+    skewed = config.goals == "skewfit" and config.skewfit.goal_source == "skewed"
+    saved = load_checkpoint(agent, directory, with_replay=skewed)  # p_skewed goals need the run's replay
+    if skewed:
+        agent.refresh_skew()
+    return agent, saved
+
+
+def imagined_goals(agent: RIGAgent, contexts: np.ndarray, gen: torch.Generator) -> tuple[np.ndarray, str]:
+    """Latent goals for each held-out scene as the run proposes them, and a label: the prior (RIG: its fitted prior;
+    CC-RIG: N(0, I) with the scene's zc) or, for a Skew-Fit run, p_skewed (CC-RIG: its z_t with the scene's zc)."""
+    n = len(contexts)
+    if agent.contextual:
+        scenes = agent.encode(contexts, contexts)[0]
+        if agent.skew is not None:
+            return agent.sample_goals(n, scenes), "CC-RIG + Skew-Fit goals (p_skewed z_t, scene's zc)"
+        return agent.vae.sample_goals(scenes, gen), "CC-RIG imagined goals (N(0, I), scene's zc)"
+    if agent.skew is not None:
+        return agent.sample_goals(n), "RIG + Skew-Fit goals (p_skewed replay latents)"
+    return agent.vae.sample_prior(n, gen), "RIG imagined goals (fitted β-VAE prior)"
 
 
 def train_agents(args: argparse.Namespace, episodes: list[np.ndarray], timings: dict[str, float],
@@ -179,10 +198,9 @@ def main() -> None:
               f"{detail}", flush=True)
 
     def measure_goals(agents: dict[str, RIGAgent], done: int) -> None:
-        rig, cc = agents["RIG"], agents["CC-RIG"]
-        measure("CC-RIG imagined goals (N(0, I), scene's zc)",
-                decode(cc, cc.vae.sample_goals(cc.encode(contexts, contexts)[0], gen)), done)
-        measure("RIG imagined goals (fitted β-VAE prior)", decode(rig, rig.vae.sample_prior(args.scenes, gen)), done)
+        for name in ("CC-RIG", "RIG"):
+            goals, label = imagined_goals(agents[name], contexts, gen)
+            measure(label, decode(agents[name], goals), done)
         for name, agent in agents.items():
             measure(f"{name} reconstructions of the first frames", reconstruct(agent, contexts, contexts), done)
 
@@ -211,16 +229,16 @@ def figure(contexts: np.ndarray, cc: RIGAgent, rig: RIGAgent, gen: torch.Generat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = []
+    rows, labels = [], ("", "")
     for s0 in contexts:
-        cc_goals = decode(cc, cc.vae.sample_goals(np.repeat(cc.encode(s0[None], s0[None])[0], per, 0), gen))
-        rig_goals = decode(rig, rig.vae.sample_prior(per, gen))
+        (cc_z, cc_label), (rig_z, rig_label) = (imagined_goals(a, np.repeat(s0[None], per, 0), gen) for a in (cc, rig))
+        cc_goals, rig_goals, labels = decode(cc, cc_z), decode(rig, rig_z), (cc_label, rig_label)
         gap = np.full_like(s0[:, :6], 255)
         rows.append(np.concatenate([s0, gap, *cc_goals, gap, *rig_goals], 1))
     fig, ax = plt.subplots(figsize=(12, 1.3 * len(rows) + 0.6))
     ax.imshow(np.concatenate(rows, 0), interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title(f"scene s0 | CC-RIG goals: N(0, I) with the scene's zc ({per}) | RIG goals: β-VAE prior ({per})", fontsize=9)
+    ax.set_title(f"scene s0 | {labels[0]} ({per}) | {labels[1]} ({per})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
