@@ -42,17 +42,25 @@ def random_policy_value(summaries: list[dict], metric: str) -> float | None:
     return float(np.mean(values))
 
 
+def until(summary: dict, step: int | None) -> dict:
+    """The results.json summary with its curves cut after env step `step` (None: as it is)."""
+    if step is None:
+        return summary
+    return {**summary, "curves": {seed: [r for r in curve if r["step"] <= step] for seed, curve in summary["curves"].items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", nargs="+", action="append", required=True, metavar=("LABEL", "RESULTS_JSON"),
                         help="a method's label and the results.json of each of its seeds; repeat per method")
     parser.add_argument("--metric", help="curve key (default: the runs' own metric)")
     parser.add_argument("--out", type=Path, required=True, help="output prefix (writes .json and .png)")
+    parser.add_argument("--until", type=int, help="compare up to this env step (runs of different lengths side by side)")
     args = parser.parse_args()
     files = {g[0]: [Path(p) for p in g[1:]] for g in args.group}
     if any(not paths for paths in files.values()):
         parser.error("every --group needs a label and at least one results.json")
-    groups = {label: [json.loads(p.read_text()) for p in paths] for label, paths in files.items()}
+    groups = {label: [until(json.loads(p.read_text()), args.until) for p in paths] for label, paths in files.items()}
     first = next(iter(groups.values()))[0]
     metric = args.metric or first["metric"]
     random_policy = random_policy_value([s for summaries in groups.values() for s in summaries], metric)
