@@ -101,14 +101,12 @@ def imagined_goal(weights: PolicyWeights, generator: torch.Generator, context: n
     Skew-Fit's p_skewed goals a row of the weights' goal pool (thesis Alg. 10 step 6). CC-RIG appends the zc of the
     episode's first frame `context` (§3.4.2), so a pooled z_t becomes a goal in this scene."""
     pool = weights.goal_pool
+    pooled = None if pool is None else pool[int(torch.randint(len(pool), (1,), generator=generator))].copy()
     if context is None or not weights.contextual:
-        if pool is not None:
-            return pool[int(torch.randint(len(pool), (1,), generator=generator))].copy()
-        return weights.vae.sample_prior(1, generator)[0]
+        return pooled if pooled is not None else weights.vae.sample_prior(1, generator)[0]
     scene = weights.encode(context[None], context[None])[0]
-    if pool is not None:
-        zc = scene[0, weights.vae.state_dim:]
-        return np.concatenate([pool[int(torch.randint(len(pool), (1,), generator=generator))], zc]).astype(np.float32)
+    if pooled is not None:
+        return np.concatenate([pooled, scene[0, weights.vae.state_dim:]]).astype(np.float32)
     return weights.vae.sample_goals(scene, generator)[0]  # z̄_g = (z_g ~ N(0, I), zc = e0(s0)) (Alg. 2 step 3)
 
 

@@ -181,18 +181,11 @@ def skew_replay(vae: ConvVAE | ContextConditionedVAE, frames: np.ndarray, n_stor
     samples of the visited-state distribution, so Eq. 10 holds with a smaller N). A CC-VAE needs `context_rows`
     (each stored row's context row) and scores p̂(x | s0); `rows` limits the candidates (rows whose s0 is stored).
     """
-    if rows is None:
-        if n_stored == 0:
-            raise ValueError("cannot skew an empty replay buffer")
-        if 0 < max_candidates < n_stored:
-            slots = np.sort(rng.choice(n_stored, size=max_candidates, replace=False))
-        else:
-            slots = np.arange(n_stored)
-    else:
-        rows = np.asarray(rows, np.int64)
-        if len(rows) == 0:
-            raise ValueError("cannot skew an empty replay buffer")
-        slots = np.sort(rng.choice(rows, size=max_candidates, replace=False)) if 0 < max_candidates < len(rows) else rows
+    pool = np.arange(n_stored) if rows is None else np.asarray(rows, np.int64)
+    if len(pool) == 0:
+        raise ValueError("cannot skew an empty replay buffer")
+    # choice over the array draws what choice over its length does: the same slots as a plain range
+    slots = np.sort(rng.choice(pool, size=max_candidates, replace=False)) if 0 < max_candidates < len(pool) else pool
     if isinstance(vae, ContextConditionedVAE):
         if context_rows is None:
             raise ValueError("the CC-VAE scores each frame with its episode's first frame: pass context_rows")
