@@ -20,8 +20,9 @@ import torch
 
 import sawyer_sim
 from rig_core.agent import RIGAgent
+from rig_core.ccvae import ContextConditionedVAE
 from rig_core.checkpoint import load_checkpoint, load_config
-from rig_core.skewfit import SkewedDistribution, vae_log_density
+from rig_core.skewfit import SkewedDistribution, aggregate_log_density, ccvae_log_density, latent_posteriors, vae_log_density
 
 
 def rarity_auc(log_p: np.ndarray, moved: np.ndarray) -> float:
@@ -46,6 +47,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10, help="latents per density estimate (thesis: 10)")
     parser.add_argument("--decoder", choices=("bernoulli", "gaussian"),
                         help="likelihood inside the density estimate (default: the run's VAE decoder)")
+    parser.add_argument("--estimate", choices=("importance", "aggregate"), default="importance",
+                        help="App. C.3.1's importance-sampled p̂(x), or the leave-one-out aggregate posterior density")
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
     parser.add_argument("--figure", type=Path, help="also draw the proposed-goals figure (thesis Fig. 13) per clip: "
                         "FIGURE with _clip<c>.png appended")
@@ -58,14 +61,23 @@ def main() -> None:
     states = np.load(args.checkpoint / "states.npy")
     n = agent.buffer.stored_frame_count()
     rng = np.random.default_rng(0)
-    slots = np.sort(rng.choice(n, size=min(args.candidates, n), replace=False))
+    is_cc = isinstance(agent.vae, ContextConditionedVAE)  # CC-VAE: p̂(s | s0), rows whose s0 is stored
+    pool = agent.buffer.trainable_rows() if is_cc else np.arange(n)
+    slots = np.sort(rng.choice(pool, size=min(args.candidates, len(pool)), replace=False))
+    contexts = agent.buffer.frames[agent.buffer.stored_context_rows()[slots]] if is_cc else None
     moved = env.unwrapped.objects_moved(states[slots])
+    frames, decoder = agent.buffer.frames[slots], args.decoder or config.vae.decoder
     t0 = time.perf_counter()
-    log_p = vae_log_density(agent.vae, agent.buffer.frames[slots], args.decoder or config.vae.decoder, args.samples,
-                            generator=torch.Generator().manual_seed(0))
+    if args.estimate == "aggregate":
+        log_p = aggregate_log_density(*latent_posteriors(agent.vae, frames, contexts))
+    elif is_cc:
+        log_p = ccvae_log_density(agent.vae, frames, contexts, decoder, args.samples,
+                                  generator=torch.Generator().manual_seed(0))
+    else:
+        log_p = vae_log_density(agent.vae, frames, decoder, args.samples, generator=torch.Generator().manual_seed(0))
     seconds = time.perf_counter() - t0
     entropy_corr = float(np.corrcoef(log_p, -pixel_entropy(agent.buffer.frames[slots]))[0, 1])
-    print(f"{len(slots)} replay frames of {n}, {args.samples} latents each: {seconds:.1f} s "
+    print(f"{args.estimate} density, {len(slots)} replay frames of {n}, {args.samples} latents each: {seconds:.1f} s "
           f"({len(slots) * args.samples / seconds:.0f} decodes/s); log p̂ mean {log_p.mean():.1f}, std {log_p.std():.1f}, "
           f"range {np.ptp(log_p):.1f} nats; moved share (uniform) {moved.mean():.3f}; "
           f"log p̂ moved vs not: {log_p[moved].mean():.1f} vs {log_p[~moved].mean():.1f}; "
@@ -94,7 +106,7 @@ def main() -> None:
             print(f"figure: {path}")
     if args.out:
         args.out.write_text(json.dumps({"checkpoint": str(args.checkpoint), "candidates": len(slots), "rows": rows,
-                                        "decoder": args.decoder or config.vae.decoder,
+                                        "decoder": decoder, "estimate": args.estimate,
                                         "rarity_auc": rarity_auc(log_p, moved),
                                         "corr_log_p_neg_pixel_entropy": entropy_corr, "log_p_std": float(log_p.std()),
                                         "uniform_coverage": float(moved.mean())}, indent=2))

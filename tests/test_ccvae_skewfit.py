@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -20,6 +21,7 @@ from rig_core.loop import run_rig
 from rig_core.policy_weights import imagined_goal, load_policy_weights
 from rig_core.report import write_report
 from rig_core.scene_probe import colour_match
+from rig_core.skewfit import skew_replay
 
 PALETTE = np.array([(230, 40, 40), (40, 220, 40), (50, 80, 240), (240, 230, 40), (230, 40, 230), (40, 230, 230),
                     (245, 245, 245), (250, 140, 20)], np.uint8)
@@ -86,6 +88,36 @@ def test_scene_density_finds_rare_states_and_transferred_goals_keep_the_scene_co
     print(f"goal colour matches the scene: CC-RIG + Skew-Fit {cc_rate:.3f}, p_skewed replay frames {rig_rate:.3f} "
           f"(chance 0.125)")
     assert cc_rate > rig_rate
+
+
+def test_aggregate_density_of_z_t_finds_rare_states_and_reads_less_of_the_scene_looks():
+    """`skewfit.density_estimate=aggregate` scores a frame by how many other frames' z_t lie near its own. On the same
+    CC-VAE it skews rare dot positions up as the importance estimate does, and the scene (the dot's colour) explains
+    less of the density among common frames: the likelihood reads an unusual colour's reconstruction error as rarity."""
+    env = ColourPointImageEnv(image_size=32)
+    episodes, rare = _scene_episodes(env, 48, common=9, rare=1, seed=0)
+    scene = np.repeat(np.arange(48), 11)
+    torch.manual_seed(0)
+    agent = _cc_skew_agent(log_weight_clip=5.0)
+    _fill(agent, episodes)
+    agent.train_vae_on_replay(600)
+    buf, shares = agent.buffer, {}
+    for estimate in ("importance", "aggregate"):
+        skew = skew_replay(agent.vae, buf.frames, buf.stored_frame_count(), -1.0, "gaussian", 4, 0,
+                           np.random.default_rng(0), torch.Generator().manual_seed(0), 5.0,
+                           context_rows=buf.stored_context_rows(), rows=buf.trainable_rows(), estimate=estimate)
+        log_p, is_rare, in_scene = skew.log_density, rare[skew.slots], scene[skew.slots]
+        common = ~is_rare
+        scene_mean = np.array([log_p[common & (in_scene == k)].mean() for k in range(48)])
+        shares[estimate] = scene_mean[in_scene[common]].var() / log_p[common].var()  # between-scene share
+        rare_share = skew.probs[is_rare].sum()
+        print(f"{estimate}: rare {rare.mean():.3f} of the replay, {rare_share:.3f} of p_skewed; "
+              f"scene explains {shares[estimate]:.2f} of log p̂'s variance over common frames")
+        assert log_p[is_rare].mean() < log_p[common].mean() and rare_share > 2 * rare.mean()
+    assert shares["aggregate"] < shares["importance"]
+    agent.config = dataclasses.replace(agent.config, skewfit=dataclasses.replace(agent.config.skewfit,
+                                                                                 density_estimate="aggregate"))
+    np.testing.assert_allclose(agent.refresh_skew().log_density, skew.log_density)  # the agent follows the config
 
 
 def test_loop_runs_cc_rig_with_skewed_goals_on_the_schedule(monkeypatch, tmp_path):

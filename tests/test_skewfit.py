@@ -12,6 +12,7 @@ from rig_core.config import default_config
 from rig_core.errors import ConfigError
 from rig_core.skewfit import (
     SkewedDistribution,
+    aggregate_log_density,
     entropy,
     log_density_is,
     skew_log_weights,
@@ -92,6 +93,41 @@ def test_vae_density_is_a_tighter_bound_than_the_elbo(point_env_factory):
 
 
 # ---- SIR weights and resampling ---------------------------------------------------------------------------------
+def test_aggregate_density_is_the_leave_one_out_mixture_of_posteriors():
+    """Three encoded states, by hand: state i's density is the mean over the other two of N(μᵢ; μⱼ, σⱼ²)."""
+    mu = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    logvar = np.log(np.array([[0.25, 0.25], [1.0, 0.5], [0.5, 2.0]]))
+
+    def log_n(x, m, var):
+        return float(-0.5 * (np.log(2 * np.pi * var) + (x - m) ** 2 / var).sum())
+
+    expected = [np.log(np.mean([np.exp(log_n(mu[i], mu[j], np.exp(logvar[j]))) for j in range(3) if j != i]))
+                for i in range(3)]
+    np.testing.assert_allclose(aggregate_log_density(mu, logvar, chunk=2), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="at least 2"):
+        aggregate_log_density(mu[:1], logvar[:1])
+
+
+def test_aggregate_density_follows_a_known_density():
+    """Latent means from a known 2-D mixture (90 % near the origin, 10 % in a far cluster) and equal posteriors:
+    the estimate tracks the mixture's log density convolved with the posterior, and the far cluster is rarer."""
+    rng = np.random.default_rng(0)
+    rare = rng.random(2000) < 0.1
+    mu = np.where(rare[:, None], rng.normal(3.0, 0.3, (2000, 2)), rng.normal(0.0, 0.3, (2000, 2)))
+    var = 0.2**2
+    estimate = aggregate_log_density(mu, np.full_like(mu, math.log(var)))
+    s2 = 0.3**2 + var  # each component convolved with the kernel
+
+    def log_mix(x):
+        comp = [np.log(w) - np.log(2 * np.pi * s2) - ((x - c) ** 2).sum(1) / (2 * s2) for w, c in ((0.9, 0.0), (0.1, 3.0))]
+        return np.logaddexp(*comp)
+
+    truth = log_mix(mu)
+    assert np.corrcoef(estimate, truth)[0, 1] > 0.95
+    assert abs(np.mean(estimate - truth)) < 0.2
+    assert estimate[rare].mean() < estimate[~rare].mean() - 1.5  # log(0.9 / 0.1) = 2.2 nats apart in truth
+
+
 def test_skew_weights_follow_eq_9_and_10():
     p = np.array([0.5, 0.25, 0.125, 0.125])
     np.testing.assert_allclose(np.exp(skew_log_weights(np.log(p), 0.0)), 0.25)  # α = 0: no skew
@@ -174,6 +210,9 @@ def test_config_defaults_and_errors():
         default_config("pusher", goals="uniform")
     with pytest.raises(ConfigError, match=r"skewfit\.alpha"):
         default_config("pusher", skewfit={"alpha": 1.0})
+    assert cfg.skewfit.density_estimate == "importance"  # App. C.3.1 unless asked otherwise
+    with pytest.raises(ConfigError, match=r"skewfit\.density_estimate"):
+        default_config("pusher", skewfit={"density_estimate": "knn"})
     with pytest.raises(ConfigError, match=r"vae\.online_every"):
         default_config("pusher", goals="skewfit", vae={"online_every": 3000})
 

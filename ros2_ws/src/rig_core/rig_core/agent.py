@@ -196,7 +196,7 @@ class RIGAgent:
             if isinstance(buf, ContextReplayBuffer) else {}  # CC-VAE: p̂(s | s0), rows whose s0 is stored
         self.skew = skew_replay(self.vae, buf.frames, buf.stored_frame_count(), cfg.alpha,
                                 cfg.density_decoder(self.config.vae.decoder), cfg.density_samples, cfg.max_candidates,
-                                self.rng, self.torch_rng, cfg.log_weight_clip, **scene)
+                                self.rng, self.torch_rng, cfg.log_weight_clip, estimate=cfg.density_estimate, **scene)
         return self.skew
 
     # ---- control -----------------------------------------------------------------------------

@@ -76,6 +76,9 @@ class SkewFitConfig:
     # decoder's mean image, or "decoder" (the VAE's own, Bernoulli by default: it carries each image's pixel-entropy
     # floor, whose spread over a replay is as large as the estimate's; RESULTS.md "Which likelihood the density needs")
     density_likelihood: str = "gaussian"
+    # "importance": App. C.3.1's p̂(x); "aggregate": leave-one-out aggregate posterior at each state's latent mean, our
+    # addition that scores only what the latent carries (z_t for the CC-VAE: what moved, not the scene's looks)
+    density_estimate: str = "importance"
 
     def density_decoder(self, vae_decoder: str) -> str:
         """The decoder likelihood the density estimate uses, given the VAE's own."""
@@ -150,6 +153,8 @@ class RIGConfig:
             (self.skewfit.log_weight_clip >= 0, f"skewfit.log_weight_clip must be >= 0, got {self.skewfit.log_weight_clip}"),
             (self.skewfit.density_likelihood in ("decoder", "gaussian"),
              f"skewfit.density_likelihood must be 'decoder' or 'gaussian', got {self.skewfit.density_likelihood!r}"),
+            (self.skewfit.density_estimate in ("importance", "aggregate"),
+             f"skewfit.density_estimate must be 'importance' or 'aggregate', got {self.skewfit.density_estimate!r}"),
             (self.skewfit.max_candidates >= 0, f"skewfit.max_candidates must be >= 0, got {self.skewfit.max_candidates}"),
             (self.exploration.ou_sigma >= 0, f"exploration.ou_sigma must be >= 0, got {self.exploration.ou_sigma}"),
         ]

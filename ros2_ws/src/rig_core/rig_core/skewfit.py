@@ -126,6 +126,50 @@ def ccvae_log_density(vae: ContextConditionedVAE, frames: np.ndarray, contexts: 
     return out
 
 
+@torch.no_grad()
+def latent_posteriors(vae: ConvVAE | ContextConditionedVAE, frames: np.ndarray, contexts: np.ndarray | None = None,
+                      batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(μ, log σ²) of q(z | x) for uint8 frames; for the CC-VAE q(z_t | x, zc) with zc = e0 of each frame's context."""
+    was_training = vae.training
+    vae.eval()
+    device = next(vae.parameters()).device
+    mus, logvars = [], []
+    for start in range(0, len(frames), batch_size):
+        x = to_tensor(frames[start:start + batch_size]).to(device)
+        if isinstance(vae, ContextConditionedVAE):
+            if contexts is None:
+                raise ValueError("the CC-VAE encodes each frame with its episode's first frame: pass contexts")
+            mu, logvar = vae.encode_tensor(x, vae.encode_context_tensor(to_tensor(contexts[start:start + batch_size])
+                                                                        .to(device)))
+        else:
+            mu, logvar = vae.encode_tensor(x)
+        mus.append(mu.double().cpu().numpy())
+        logvars.append(logvar.double().cpu().numpy())
+    vae.train(was_training)
+    return np.concatenate(mus), np.concatenate(logvars)
+
+
+def aggregate_log_density(mu: np.ndarray, logvar: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Leave-one-out log q(μᵢ) of the aggregate posterior q(z) = 1/(N−1) Σ_{j≠i} q(z | xⱼ) over N encoded states.
+
+    The density of a state's latent among the other visited states' posteriors: rare where few states encode
+    nearby. With the CC-VAE's z_t it scores only what changed in the scene, not the scene's looks, which zc carries
+    and the decoder's likelihood still reads as rarity (benchmarks/RESULTS.md, CC-RIG + Skew-Fit). Not in the
+    thesis: our alternative to App. C.3.1's estimate, which it replaces only when `density_estimate` asks for it.
+    """
+    n = len(mu)
+    if n < 2:
+        raise ValueError("the leave-one-out aggregate density needs at least 2 states")
+    m, lv = torch.as_tensor(mu, dtype=torch.float64), torch.as_tensor(logvar, dtype=torch.float64)
+    out = np.empty(n, np.float64)
+    for start in range(0, n, chunk):
+        rows = torch.arange(start, min(start + chunk, n))
+        log_q = _log_normal(m[rows, None, :], m[None], lv[None])  # (rows, N): log q(μᵢ | xⱼ)
+        log_q[torch.arange(len(rows)), rows] = -math.inf  # leave state i out of its own density
+        out[start:start + len(rows)] = (torch.logsumexp(log_q, 1) - math.log(n - 1)).numpy()
+    return out
+
+
 def skew_log_weights(log_density: np.ndarray, alpha: float, clip: float = 0.0) -> np.ndarray:
     """log of w(s) / Z_α with w(s) = p̂(s)^α (Eq. 9) and Z_α = Σₙ w(sₙ) (Eq. 10); α = 0 gives uniform weights.
 
@@ -174,21 +218,28 @@ class SkewedDistribution:
 def skew_replay(vae: ConvVAE | ContextConditionedVAE, frames: np.ndarray, n_stored: int, alpha: float, decoder: str,
                 n_samples: int, max_candidates: int, rng: np.random.Generator, generator: torch.Generator | None = None,
                 clip: float = 0.0, context_rows: np.ndarray | None = None,
-                rows: np.ndarray | None = None) -> SkewedDistribution:
+                rows: np.ndarray | None = None, estimate: str = "importance") -> SkewedDistribution:
     """Build p_skewed over the first `n_stored` replay slots (Alg. 10 step 25).
 
     The states {sₙ} of Eq. 10 are the whole replay, or a uniform subsample of `max_candidates` of it (still iid
     samples of the visited-state distribution, so Eq. 10 holds with a smaller N). A CC-VAE needs `context_rows`
     (each stored row's context row) and scores p̂(x | s0); `rows` limits the candidates (rows whose s0 is stored).
+    `estimate`: "importance" (App. C.3.1) or "aggregate" (`aggregate_log_density` of the candidates' latents).
     """
     pool = np.arange(n_stored) if rows is None else np.asarray(rows, np.int64)
     if len(pool) == 0:
         raise ValueError("cannot skew an empty replay buffer")
     # choice over the array draws what choice over its length does: the same slots as a plain range
     slots = np.sort(rng.choice(pool, size=max_candidates, replace=False)) if 0 < max_candidates < len(pool) else pool
-    if isinstance(vae, ContextConditionedVAE):
-        if context_rows is None:
-            raise ValueError("the CC-VAE scores each frame with its episode's first frame: pass context_rows")
+    is_cc = isinstance(vae, ContextConditionedVAE)
+    if is_cc and context_rows is None:
+        raise ValueError("the CC-VAE scores each frame with its episode's first frame: pass context_rows")
+    if estimate == "aggregate":
+        log_density = aggregate_log_density(*latent_posteriors(vae, frames[slots],
+                                                               frames[context_rows[slots]] if is_cc else None))
+    elif estimate != "importance":
+        raise ValueError(f"unknown density estimate {estimate!r}")
+    elif is_cc:
         log_density = ccvae_log_density(vae, frames[slots], frames[context_rows[slots]], decoder, n_samples,
                                         generator=generator)
     else:
