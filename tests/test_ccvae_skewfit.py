@@ -19,7 +19,7 @@ from rig_core.errors import CheckpointError
 from rig_core.images import to_uint8
 from rig_core.loop import run_rig
 from rig_core.policy_weights import imagined_goal, load_policy_weights
-from rig_core.report import write_report
+from rig_core.report import method_label, write_report
 from rig_core.scene_probe import colour_match
 from rig_core.skewfit import skew_replay
 
@@ -118,6 +118,7 @@ def test_aggregate_density_of_z_t_finds_rare_states_and_reads_less_of_the_scene_
     agent.config = dataclasses.replace(agent.config, skewfit=dataclasses.replace(agent.config.skewfit,
                                                                                  density_estimate="aggregate"))
     np.testing.assert_allclose(agent.refresh_skew().log_density, skew.log_density)  # the agent follows the config
+    assert method_label(agent.config) == "CC-RIG + Skew-Fit (aggregate latent density)"  # the report's legend
 
 
 def test_loop_runs_cc_rig_with_skewed_goals_on_the_schedule(monkeypatch, tmp_path):

@@ -40,8 +40,11 @@ def curve_table(results: list[RunResult], metric: str) -> tuple[np.ndarray, np.n
 
 def method_label(config) -> str:
     if config.vae.model == "ccvae":
-        return "CC-RIG + Skew-Fit" if config.goals == "skewfit" else "CC-RIG"
-    return {"skewfit": "RIG + Skew-Fit", "env": "RIG, goals from the env's distribution"}.get(config.goals, "RIG")
+        label = "CC-RIG + Skew-Fit" if config.goals == "skewfit" else "CC-RIG"
+    else:
+        label = {"skewfit": "RIG + Skew-Fit", "env": "RIG, goals from the env's distribution"}.get(config.goals, "RIG")
+    aggregate = config.goals == "skewfit" and config.skewfit.density_estimate == "aggregate"
+    return f"{label} (aggregate latent density)" if aggregate else label
 
 
 def draw_curve(ax, steps, mean: np.ndarray, std: np.ndarray, random_policy: float | None, metric: str, label: str,
