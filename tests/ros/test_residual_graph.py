@@ -16,6 +16,7 @@ from rig_core.residual_rl import KP_AXES, combine, features, p_controller
 from rig_core.residual_weights import load_residual_weights
 from rig_interfaces.msg import ExperienceStep, Goal, SimState, Weights
 from rig_runtime.messages import stamp_ns
+from rig_runtime.qos import METRICS_QOS
 from sawyer_sim.insertion import MAX_STEP, SOCKET_RANGE
 
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
@@ -84,7 +85,7 @@ def test_residual_policy_and_trainer_through_the_graph(probe, ros_env, tmp_path)
     # A restarted trainer resumes from its checkpoint: every transition, and the weights' version goes on from there.
     from std_msgs.msg import String
 
-    probe.listen("/trainer/metrics", String, qos=RELIABLE)
+    probe.listen("/trainer/metrics", String, qos=METRICS_QOS)  # hears what the trainer sent before the match
     procs = start_nodes("sim_insertion_residual_lockstep.yaml", overrides, ros_env, tmp_path / "again",
                         only=["residual_trainer_node"])
     try:

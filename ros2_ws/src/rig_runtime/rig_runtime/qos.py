@@ -11,6 +11,10 @@ LATCHED_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=R
 POSE_QOS = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)  # robot state (end-effector pose)
 COMMAND_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 STREAM_QOS = QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE)  # experience steps
+# trainer status: a node that starts after the trainer's last message still hears it (a late DDS match on a loaded
+# machine used to lose the only metrics a resumed, idle trainer sends); volatile readers are compatible
+METRICS_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def image_qos(reliable: bool) -> QoSProfile:

@@ -33,7 +33,7 @@ from rig_core.residual_weights import KIND
 from rig_interfaces.msg import ExperienceStep, Weights
 from rig_runtime.node_runner import run_node
 from rig_runtime.params import declare_parameters
-from rig_runtime.qos import LATCHED_QOS, STREAM_QOS
+from rig_runtime.qos import LATCHED_QOS, METRICS_QOS, STREAM_QOS
 from rig_runtime.scheduling import make_background
 
 WEIGHTS_FILE = "residual_weights.safetensors"
@@ -93,7 +93,7 @@ class ResidualTrainerNode(Node):
         self.queue: collections.deque[ExperienceStep] = collections.deque()
         self.stop = threading.Event()
         self.weights_pub = self.create_publisher(Weights, "/trainer/weights", LATCHED_QOS)
-        self.metrics_pub = self.create_publisher(String, "/trainer/metrics", 10)
+        self.metrics_pub = self.create_publisher(String, "/trainer/metrics", METRICS_QOS)
         self.create_subscription(ExperienceStep, "/policy/experience", lambda m: self.queue.append(m), STREAM_QOS)
         self.publish_weights()
         self.get_logger().info(f"residual RL ({config.algo}, kp {config.kp}, bound {config.residual_bound}, "

@@ -41,7 +41,7 @@ from rig_core.skewfit import skew_active, vae_training_due
 from rig_interfaces.msg import ExperienceStep, Weights
 from rig_runtime.node_runner import run_node
 from rig_runtime.params import declare_parameters
-from rig_runtime.qos import LATCHED_QOS, STREAM_QOS
+from rig_runtime.qos import LATCHED_QOS, METRICS_QOS, STREAM_QOS
 from rig_runtime.scheduling import make_background
 from rig_trainer import finetune
 
@@ -136,7 +136,7 @@ class TrainerNode(Node):
         self.queue: collections.deque[tuple[int, ExperienceStep]] = collections.deque()
         self.stop = threading.Event()
         self.weights_pub = self.create_publisher(Weights, "/trainer/weights", LATCHED_QOS)
-        self.metrics_pub = self.create_publisher(String, "/trainer/metrics", 10)
+        self.metrics_pub = self.create_publisher(String, "/trainer/metrics", METRICS_QOS)
         self.episode_ended = [False] * len(self.arm_topics)  # per arm: its latest received step was an is_last
         for arm, topic in enumerate(self.arm_topics):
             self.create_subscription(ExperienceStep, topic, lambda m, arm=arm: self.receive(arm, m), STREAM_QOS)
