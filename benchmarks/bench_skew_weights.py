@@ -22,7 +22,7 @@ import sawyer_sim
 from rig_core.agent import RIGAgent
 from rig_core.ccvae import ContextConditionedVAE
 from rig_core.checkpoint import load_checkpoint, load_config
-from rig_core.skewfit import SkewedDistribution, aggregate_log_density, ccvae_log_density, latent_posteriors, vae_log_density
+from rig_core.skewfit import SkewedDistribution, estimate_log_density
 
 
 def rarity_auc(log_p: np.ndarray, moved: np.ndarray) -> float:
@@ -68,15 +68,10 @@ def main() -> None:
     moved = env.unwrapped.objects_moved(states[slots])
     frames, decoder = agent.buffer.frames[slots], args.decoder or config.vae.decoder
     t0 = time.perf_counter()
-    if args.estimate == "aggregate":
-        log_p = aggregate_log_density(*latent_posteriors(agent.vae, frames, contexts))
-    elif is_cc:
-        log_p = ccvae_log_density(agent.vae, frames, contexts, decoder, args.samples,
-                                  generator=torch.Generator().manual_seed(0))
-    else:
-        log_p = vae_log_density(agent.vae, frames, decoder, args.samples, generator=torch.Generator().manual_seed(0))
+    log_p = estimate_log_density(agent.vae, frames, contexts, args.estimate, decoder, args.samples,
+                                 torch.Generator().manual_seed(0))
     seconds = time.perf_counter() - t0
-    entropy_corr = float(np.corrcoef(log_p, -pixel_entropy(agent.buffer.frames[slots]))[0, 1])
+    entropy_corr = float(np.corrcoef(log_p, -pixel_entropy(frames))[0, 1])
     print(f"{args.estimate} density, {len(slots)} replay frames of {n}, {args.samples} latents each: {seconds:.1f} s "
           f"({len(slots) * args.samples / seconds:.0f} decodes/s); log p̂ mean {log_p.mean():.1f}, std {log_p.std():.1f}, "
           f"range {np.ptp(log_p):.1f} nats; moved share (uniform) {moved.mean():.3f}; "

@@ -215,6 +215,22 @@ class SkewedDistribution:
         return float(1.0 / np.square(self.probs).sum())
 
 
+def estimate_log_density(vae: ConvVAE | ContextConditionedVAE, frames: np.ndarray, contexts: np.ndarray | None,
+                         estimate: str, decoder: str, n_samples: int,
+                         generator: torch.Generator | None = None) -> np.ndarray:
+    """log p̂ of frames by `estimate`: "importance" (App. C.3.1; p̂(x | s0) for the CC-VAE, given `contexts`) or
+    "aggregate" (`aggregate_log_density` of their latents)."""
+    if estimate == "aggregate":
+        return aggregate_log_density(*latent_posteriors(vae, frames, contexts))
+    if estimate != "importance":
+        raise ValueError(f"unknown density estimate {estimate!r}")
+    if isinstance(vae, ContextConditionedVAE):
+        if contexts is None:
+            raise ValueError("the CC-VAE scores each frame with its episode's first frame: pass contexts")
+        return ccvae_log_density(vae, frames, contexts, decoder, n_samples, generator=generator)
+    return vae_log_density(vae, frames, decoder, n_samples, generator=generator)
+
+
 def skew_replay(vae: ConvVAE | ContextConditionedVAE, frames: np.ndarray, n_stored: int, alpha: float, decoder: str,
                 n_samples: int, max_candidates: int, rng: np.random.Generator, generator: torch.Generator | None = None,
                 clip: float = 0.0, context_rows: np.ndarray | None = None,
@@ -231,19 +247,10 @@ def skew_replay(vae: ConvVAE | ContextConditionedVAE, frames: np.ndarray, n_stor
         raise ValueError("cannot skew an empty replay buffer")
     # choice over the array draws what choice over its length does: the same slots as a plain range
     slots = np.sort(rng.choice(pool, size=max_candidates, replace=False)) if 0 < max_candidates < len(pool) else pool
-    is_cc = isinstance(vae, ContextConditionedVAE)
-    if is_cc and context_rows is None:
+    if isinstance(vae, ContextConditionedVAE) and context_rows is None:
         raise ValueError("the CC-VAE scores each frame with its episode's first frame: pass context_rows")
-    if estimate == "aggregate":
-        log_density = aggregate_log_density(*latent_posteriors(vae, frames[slots],
-                                                               frames[context_rows[slots]] if is_cc else None))
-    elif estimate != "importance":
-        raise ValueError(f"unknown density estimate {estimate!r}")
-    elif is_cc:
-        log_density = ccvae_log_density(vae, frames[slots], frames[context_rows[slots]], decoder, n_samples,
-                                        generator=generator)
-    else:
-        log_density = vae_log_density(vae, frames[slots], decoder, n_samples, generator=generator)
+    contexts = None if context_rows is None else frames[context_rows[slots]]
+    log_density = estimate_log_density(vae, frames[slots], contexts, estimate, decoder, n_samples, generator)
     return SkewedDistribution.from_log_density(slots, log_density, alpha, clip)
 
 
